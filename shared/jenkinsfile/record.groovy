@@ -351,6 +351,7 @@ class SectionsCtx extends Ctx {
 
 // DirectivesCtx records calls from an allow-list: options, triggers, tools.
 class DirectivesCtx extends Ctx {
+    String kind
     String where
     Set<String> allowed
     Set<String> helpers = [] as Set
@@ -359,7 +360,7 @@ class DirectivesCtx extends Ctx {
     Object dispatch(String name, Object[] args) {
         Call c = Call.of(name, args)
         if (helpers.contains(name)) return c.sym()
-        if (!allowed.contains(name)) throw new CheckError("unknown ${where} '${name}'")
+        if (!allowed.contains(name)) throw new CheckError("unknown ${kind} '${name}' in ${where}")
         noBody(c, where)
         calls << c
         return null
@@ -432,6 +433,11 @@ class EnvironmentCtx extends Ctx {
         }
         int line = Where.here()
         if (line > 0) e.line = line
+        List called = steps.@out
+        if (!called.isEmpty()) {
+            e.steps = new ArrayList(called)
+            called.clear()
+        }
         entries << e
     }
 }
@@ -622,7 +628,7 @@ class Recorder {
         }
         Map r = [file: path, sections: new ArrayList(s.keySet())]
         r.agent = agent(s.agent, 'pipeline')
-        if (s.tools) r.tools = directives(s.tools, 'tool', Known.TOOLS, [] as Set)
+        if (s.tools) r.tools = directives(s.tools, 'pipeline tools', 'tool', Known.TOOLS, [] as Set)
         if (s.parameters) {
             ParametersCtx p = new ParametersCtx()
             Blocks.run(Ctx.onlyBody(s.parameters, 'pipeline'), p)
@@ -636,9 +642,9 @@ class Recorder {
             r.environment = e.@entries
             env.push(e.@vars)
         }
-        if (s.options) r.options = directives(s.options, 'option', Known.PIPELINE_OPTIONS, Known.OPTION_HELPERS)
+        if (s.options) r.options = directives(s.options, 'pipeline options', 'option', Known.PIPELINE_OPTIONS, Known.OPTION_HELPERS)
         if (s.triggers) {
-            List<Map> triggers = directives(s.triggers, 'trigger', Known.TRIGGERS, [] as Set)
+            List<Map> triggers = directives(s.triggers, 'pipeline triggers', 'trigger', Known.TRIGGERS, [] as Set)
             r.triggers = triggers
             r.cron = triggers.findAll { it.name == 'cron' }.collect { it.values ? it.values[0] : it.args?.spec }
         }
@@ -662,9 +668,9 @@ class Recorder {
         throw new CheckError("agent takes any, none or a { } block in ${where}")
     }
 
-    List<Map> directives(Call c, String kind, Set<String> allowed, Set<String> helpers) {
-        DirectivesCtx d = new DirectivesCtx(where: kind, allowed: allowed, helpers: helpers)
-        Blocks.run(Ctx.onlyBody(c, c.name), d)
+    List<Map> directives(Call c, String where, String kind, Set<String> allowed, Set<String> helpers) {
+        DirectivesCtx d = new DirectivesCtx(kind: kind, where: where, allowed: allowed, helpers: helpers)
+        Blocks.run(Ctx.onlyBody(c, where), d)
         return d.@calls.collect { it.record() }
     }
 
@@ -713,7 +719,7 @@ class Recorder {
         if (s.agent) st.agent = agent(s.agent, where)
         List<String> wrappers = new ArrayList(outer)
         if (s.options) {
-            st.options = directives(s.options, 'stage option', Known.STAGE_OPTIONS, [] as Set)
+            st.options = directives(s.options, "${where} options", 'option', Known.STAGE_OPTIONS, [] as Set)
             for (Map o : st.options) {
                 if (Known.WRAPPING_OPTIONS.contains(o.name)) {
                     wrappers << wrapper(o.name, o.args ?: [:], o.values ?: [])
@@ -738,7 +744,7 @@ class Recorder {
                 Blocks.run(Ctx.onlyBody(s.input, where), i)
                 st.input = i.@input
             }
-            if (s.tools) st.tools = directives(s.tools, 'tool', Known.TOOLS, [] as Set)
+            if (s.tools) st.tools = directives(s.tools, "${where} tools", 'tool', Known.TOOLS, [] as Set)
             if (s.failFast) {
                 Object v = s.failFast.values ? s.failFast.values[0] : null
                 if (!(v instanceof Boolean)) throw new CheckError("failFast takes true or false in ${where}")
@@ -884,8 +890,9 @@ class Recorder {
 
     // declared tells whether the Jenkinsfile itself defines a function of that name.
     boolean declared(String name) {
+        if (name in ['run', 'main']) return false
         for (java.lang.reflect.Method m : script.getClass().getDeclaredMethods()) {
-            if (m.name == name) return true
+            if (m.name == name && !m.synthetic) return true
         }
         return false
     }
@@ -908,7 +915,7 @@ class Main {
             for (Object m : e.errorCollector.errors) {
                 if (m instanceof SyntaxErrorMessage) {
                     def cause = ((SyntaxErrorMessage) m).cause
-                    System.err.println("${path}:${cause.line}:${cause.startColumn}: syntax error: ${cause.originalMessage}")
+                    System.err.println("${path}:${cause.line}:${cause.startColumn}: syntax error: ${cause.originalMessage.trim()}")
                 } else if (m instanceof ExceptionMessage) {
                     System.err.println("${path}: syntax error: ${((ExceptionMessage) m).cause.message}")
                 } else {

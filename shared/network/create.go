@@ -225,7 +225,11 @@ func FindVPCs(ctx context.Context, api ec2.DescribeVpcsAPIClient, env string) ([
 		if err != nil {
 			return nil, fmt.Errorf("describe vpcs: %w", err)
 		}
-		out = append(out, page.Vpcs...)
+		for _, v := range page.Vpcs {
+			if tags.IsEnv(v.Tags, env) {
+				out = append(out, v)
+			}
+		}
 	}
 	return out, nil
 }
@@ -243,6 +247,9 @@ func (b *Builder) subnet(ctx context.Context, vpcID, az, role, cidr string) (str
 				return "", fmt.Errorf("describe subnets: %w", err)
 			}
 			for _, s := range page.Subnets {
+				if !tags.IsEnv(s.Tags, b.Env.Name) {
+					continue
+				}
 				id := aws.ToString(s.SubnetId)
 				b.record(step.Kept, "subnet", id, name)
 				return id, nil
@@ -281,8 +288,11 @@ func (b *Builder) internetGateway(ctx context.Context, vpcID string) (string, er
 		if err != nil {
 			return "", fmt.Errorf("describe internet gateways: %w", err)
 		}
-		if len(page.InternetGateways) > 0 {
-			igw = &page.InternetGateways[0]
+		for i := range page.InternetGateways {
+			if tags.IsEnv(page.InternetGateways[i].Tags, b.Env.Name) {
+				igw = &page.InternetGateways[i]
+				break
+			}
 		}
 	}
 	if igw == nil {
@@ -323,10 +333,13 @@ func (b *Builder) elasticIP(ctx context.Context, az string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("describe addresses: %w", err)
 	}
-	if len(out.Addresses) > 0 {
-		id := aws.ToString(out.Addresses[0].AllocationId)
-		b.record(step.Kept, "elastic ip", id, name)
-		return id, nil
+	for _, a := range out.Addresses {
+		t := tags.FromEC2(a.Tags)
+		if t[tags.Env] == b.Env.Name && t[tags.AZ] == az {
+			id := aws.ToString(a.AllocationId)
+			b.record(step.Kept, "elastic ip", id, name)
+			return id, nil
+		}
 	}
 	if b.DryRun {
 		b.record(step.WouldCreate, "elastic ip", planned, name)
@@ -361,6 +374,9 @@ func (b *Builder) natGateway(ctx context.Context, vpcID, az, subnetID, allocatio
 				return "", fmt.Errorf("describe nat gateways: %w", err)
 			}
 			for _, n := range page.NatGateways {
+				if t := tags.FromEC2(n.Tags); t[tags.Env] != b.Env.Name || t[tags.AZ] != az {
+					continue
+				}
 				id := aws.ToString(n.NatGatewayId)
 				b.record(step.Kept, "nat gateway", id, name)
 				return id, nil
@@ -437,8 +453,12 @@ func (b *Builder) routeTable(ctx context.Context, vpcID, role, az string, subnet
 			if err != nil {
 				return "", fmt.Errorf("describe route tables: %w", err)
 			}
-			if len(page.RouteTables) > 0 {
-				rt = &page.RouteTables[0]
+			for i := range page.RouteTables {
+				t := tags.FromEC2(page.RouteTables[i].Tags)
+				if t[tags.Env] == b.Env.Name && t[tags.Role] == role && (az == "" || t[tags.AZ] == az) {
+					rt = &page.RouteTables[i]
+					break
+				}
 			}
 		}
 	}
@@ -559,8 +579,11 @@ func (b *Builder) securityGroup(ctx context.Context, vpcID string) (string, erro
 			if err != nil {
 				return "", fmt.Errorf("describe security groups: %w", err)
 			}
-			if len(page.SecurityGroups) > 0 {
-				sg = &page.SecurityGroups[0]
+			for i := range page.SecurityGroups {
+				if tags.IsEnv(page.SecurityGroups[i].Tags, b.Env.Name) {
+					sg = &page.SecurityGroups[i]
+					break
+				}
 			}
 		}
 	}

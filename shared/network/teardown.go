@@ -146,6 +146,9 @@ func (k *natGateways) List(ctx context.Context) ([]resource.Resource, error) {
 				if n.State == ec2types.NatGatewayStateDeleted || n.State == ec2types.NatGatewayStateFailed {
 					continue
 				}
+				if in.Filter != nil && !tags.IsEnv(n.Tags, k.s.Env) {
+					continue
+				}
 				rs = resource.Merge(rs, []resource.Resource{{Kind: k.Kind(), ID: aws.ToString(n.NatGatewayId), Name: nameOf(n.Tags), State: string(n.State)}})
 			}
 		}
@@ -201,7 +204,12 @@ func (k *elasticIPs) List(ctx context.Context) ([]resource.Resource, error) {
 	if err != nil {
 		return nil, fmt.Errorf("describe addresses: %w", err)
 	}
-	addrs := out.Addresses
+	var addrs []ec2types.Address
+	for _, a := range out.Addresses {
+		if tags.IsEnv(a.Tags, k.s.Env) {
+			addrs = append(addrs, a)
+		}
+	}
 	if a := k.s.Artifact; a != nil {
 		for _, id := range a.ElasticIPAllocationIDs {
 			o, err := k.s.API.DescribeAddresses(ctx, &ec2.DescribeAddressesInput{AllocationIds: []string{id}})
@@ -244,6 +252,9 @@ func (k *internetGateways) List(ctx context.Context) ([]resource.Resource, error
 				return err
 			}
 			for _, g := range page.InternetGateways {
+				if in.Filters != nil && !tags.IsEnv(g.Tags, k.s.Env) {
+					continue
+				}
 				var vpcs []string
 				for _, a := range g.Attachments {
 					vpcs = append(vpcs, aws.ToString(a.VpcId))
@@ -308,6 +319,9 @@ func (k *routeTables) List(ctx context.Context) ([]resource.Resource, error) {
 				return err
 			}
 			for _, t := range page.RouteTables {
+				if in.Filters != nil && !tags.IsEnv(t.Tags, k.s.Env) {
+					continue
+				}
 				var assoc []string
 				main := false
 				for _, a := range t.Associations {
@@ -372,6 +386,9 @@ func (k *subnets) List(ctx context.Context) ([]resource.Resource, error) {
 				return err
 			}
 			for _, sn := range page.Subnets {
+				if in.Filters != nil && !tags.IsEnv(sn.Tags, k.s.Env) {
+					continue
+				}
 				rs = resource.Merge(rs, []resource.Resource{{Kind: k.Kind(), ID: aws.ToString(sn.SubnetId), Name: nameOf(sn.Tags),
 					Detail: aws.ToString(sn.CidrBlock) + " " + aws.ToString(sn.AvailabilityZone)}})
 			}
@@ -417,6 +434,9 @@ func (k *securityGroups) groups(ctx context.Context) ([]ec2types.SecurityGroup, 
 			}
 			for _, g := range page.SecurityGroups {
 				if aws.ToString(g.GroupName) == "default" || seen[aws.ToString(g.GroupId)] {
+					continue
+				}
+				if in.Filters != nil && !tags.IsEnv(g.Tags, k.s.Env) {
 					continue
 				}
 				seen[aws.ToString(g.GroupId)] = true

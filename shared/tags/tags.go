@@ -84,3 +84,15 @@ func FromEC2(ts []ec2types.Tag) map[string]string {
 }
 
 func strp(s string) *string { return &s }
+
+// IsEnv reports whether EC2 tags carry stagehand:env=env. Everything found
+// through a tag filter is checked again with it before it is used or
+// deleted: a filter the API ignored must never widen what a step touches.
+func IsEnv(ts []ec2types.Tag, env string) bool {
+	for _, t := range ts {
+		if t.Key != nil && *t.Key == Env {
+			return t.Value != nil && *t.Value == env
+		}
+	}
+	return false
+}
