@@ -19,6 +19,9 @@ func TestMain(m *testing.M) {
 	var err error
 	h, err = e2etest.Start(
 		"MOTO_IAM_LOAD_MANAGED_POLICIES=true",
+		// New ECS services report one running task, as if the scheduler had
+		// placed it; services with a higher desired count are moved by the test.
+		"MOTO_ECS_SERVICE_RUNNING=1",
 	)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
