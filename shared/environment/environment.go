@@ -183,6 +183,9 @@ func Parse(data []byte) (*Environment, error) {
 		if errors.As(err, &se) {
 			return nil, fmt.Errorf("malformed JSON at byte %d: %v", se.Offset, err)
 		}
+		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("malformed JSON: the file ends before the object does")
+		}
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) {
 			return nil, fmt.Errorf("field %q: expected %s, got JSON %s", te.Field, te.Type, te.Value)
