@@ -38,15 +38,14 @@ build:
 ifeq ($(ENV),local)
 stage destroy-stage: export AWS_ACCESS_KEY_ID := test
 stage destroy-stage: export AWS_SECRET_ACCESS_KEY := test
-stage destroy-stage: export AWS_SESSION_TOKEN :=
-stage destroy-stage: export AWS_PROFILE :=
 stage destroy-stage: export AWS_ENDPOINT_URL := $(LOCAL_ENDPOINT)
 ENDPOINT_DEP := local-up
 CONFIRM      := yes
+RUN_ENV      := env -u AWS_PROFILE -u AWS_SESSION_TOKEN
 endif
 
 stage: build $(ENDPOINT_DEP)
-	@BIN=$(BIN) scripts/run-groups $(ENV) $(STAGE_GROUPS)
+	@$(RUN_ENV) BIN=$(BIN) scripts/run-groups $(ENV) $(STAGE_GROUPS)
 
 destroy-stage: build $(ENDPOINT_DEP)
 	@if [ "$(CONFIRM)$(YES)" = "" ]; then \
@@ -55,7 +54,7 @@ destroy-stage: build $(ENDPOINT_DEP)
 	    [ "$$answer" = "$(ENV)" ] || { echo "not confirmed; nothing was changed" >&2; exit 3; }; \
 	  else echo "destroy-stage: no terminal to confirm on; run with YES=1" >&2; exit 3; fi; \
 	fi
-	@BIN=$(BIN) scripts/run-groups $(ENV) $(DESTROY_GROUPS)
+	@$(RUN_ENV) BIN=$(BIN) scripts/run-groups $(ENV) $(DESTROY_GROUPS)
 
 local-up:
 	@scripts/local-endpoint up $(LOCAL_PORT) $(LOCAL_DIR)

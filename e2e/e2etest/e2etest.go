@@ -94,7 +94,7 @@ func (h *Harness) startMoto(extraEnv []string) error {
 			return err
 		}
 		cmd := exec.Command("python3", "-m", "moto.server", "-H", "127.0.0.1", "-p", fmt.Sprint(port))
-		cmd.Env = append(os.Environ(), extraEnv...)
+		cmd.Env = append(cleanEnv(), extraEnv...)
 		cmd.Stdout, cmd.Stderr = logf, logf
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 		if err := cmd.Start(); err != nil {

@@ -97,10 +97,18 @@ const DefaultAMIParameter = "/aws/service/ecs/optimized-ami/amazon-linux-2023/re
 
 // Jenkins is read by provision-jenkins.
 type Jenkins struct {
-	// Image is the Jenkins container image (default jenkins/jenkins:lts-jdk17).
-	Image  string `json:"image,omitempty"`
-	CPU    int    `json:"cpu,omitempty"`
-	Memory int    `json:"memory,omitempty"`
+	// Image is the Jenkins container image (default jenkins/jenkins:lts-jdk17):
+	// an official Jenkins image, or one built from it (it needs bash, tini,
+	// jenkins.sh and, unless Plugins is empty, jenkins-plugin-cli).
+	Image string `json:"image,omitempty"`
+	// CPU units and Memory MiB of the Jenkins task (defaults 1024 and 2048).
+	CPU    int `json:"cpu,omitempty"`
+	Memory int `json:"memory,omitempty"`
+	// Plugins are installed with jenkins-plugin-cli each time the container
+	// starts (default DefaultJenkinsPlugins). An explicit empty list installs
+	// nothing: the image must then bring configuration-as-code, git and
+	// workflow-aggregator itself.
+	Plugins []string `json:"plugins,omitempty"`
 	// AllowedCIDRs may reach Jenkins' load balancer.
 	AllowedCIDRs []string `json:"allowed_cidrs,omitempty"`
 	// URL is where Jenkins answers when it sits behind the environment's own name.
@@ -114,6 +122,16 @@ type Jenkins struct {
 	// Jobs are created or updated on the environment's Jenkins.
 	Jobs []JenkinsJob `json:"jobs,omitempty"`
 }
+
+// DefaultJenkinsImage is the image of jenkins.image when the environment sets none.
+const DefaultJenkinsImage = "jenkins/jenkins:lts-jdk17"
+
+// DefaultJenkinsPlugins are installed when the container starts unless
+// jenkins.plugins says otherwise: configuration as code (the admin user and
+// settings), pipelines from git, and what stagehand's Jenkinsfiles use.
+var DefaultJenkinsPlugins = []string{"configuration-as-code", "git", "workflow-aggregator", "timestamper", "lockable-resources"}
+
+var pluginRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*(:[A-Za-z0-9._-]+)?$`)
 
 // JenkinsJob is a pipeline job taken from SCM.
 type JenkinsJob struct {
@@ -232,6 +250,18 @@ func (e *Environment) applyDefaults() {
 	if e.Jenkins.AdminUser == "" {
 		e.Jenkins.AdminUser = "admin"
 	}
+	if e.Jenkins.Image == "" {
+		e.Jenkins.Image = DefaultJenkinsImage
+	}
+	if e.Jenkins.CPU == 0 {
+		e.Jenkins.CPU = 1024
+	}
+	if e.Jenkins.Memory == 0 {
+		e.Jenkins.Memory = 2048
+	}
+	if e.Jenkins.Plugins == nil {
+		e.Jenkins.Plugins = append([]string(nil), DefaultJenkinsPlugins...)
+	}
 	for i := range e.Jenkins.Jobs {
 		if e.Jenkins.Jobs[i].Branch == "" {
 			e.Jenkins.Jobs[i].Branch = "main"
@@ -324,6 +354,17 @@ func (c *ECS) validate() error {
 }
 
 func (j *Jenkins) validate() error {
+	if j.CPU < 256 || j.Memory < 512 {
+		return fmt.Errorf("field \"jenkins\": cpu %d and memory %d are too small for Jenkins (at least 256 CPU units and 512 MiB; defaults 1024 and 2048)", j.CPU, j.Memory)
+	}
+	if strings.TrimSpace(j.AdminUser) != j.AdminUser || strings.ContainsAny(j.AdminUser, " :\"'$\\") {
+		return fmt.Errorf("field \"jenkins.admin_user\": %q is not a plain user name", j.AdminUser)
+	}
+	for i, p := range j.Plugins {
+		if !pluginRE.MatchString(p) {
+			return fmt.Errorf("field \"jenkins.plugins[%d]\": %q is not a plugin id (optionally :version)", i, p)
+		}
+	}
 	for i, c := range j.AllowedCIDRs {
 		if _, err := netip.ParsePrefix(c); err != nil {
 			return fmt.Errorf("field \"jenkins.allowed_cidrs[%d]\": %q is not a CIDR block", i, c)

@@ -221,3 +221,16 @@ func toXML10(doc []byte) []byte {
 	})
 	return append(prolog, body...)
 }
+
+// BranchSpec turns a branch name into the git plugin's branch specifier:
+// "main" becomes "*/main" (that branch of whichever remote), which is what
+// the Jenkins UI recommends. A value that already is a specifier (it starts
+// with "*/", "refs/" or ":" or contains a wildcard) is returned as it is.
+func BranchSpec(branch string) string {
+	b := strings.TrimSpace(branch)
+	switch {
+	case b == "", strings.HasPrefix(b, "*/"), strings.HasPrefix(b, "refs/"), strings.HasPrefix(b, ":"), strings.Contains(b, "*"):
+		return b
+	}
+	return "*/" + b
+}

@@ -236,3 +236,20 @@ func TestConfigXMLRequiresRepoAndBranch(t *testing.T) {
 		}
 	}
 }
+
+func TestBranchSpec(t *testing.T) {
+	for in, want := range map[string]string{
+		"main":            "*/main",
+		" main ":          "*/main",
+		"feature/x":       "*/feature/x",
+		"*/main":          "*/main",
+		"refs/heads/main": "refs/heads/main",
+		"release-*":       "release-*",
+		":^(?!main).*":    ":^(?!main).*",
+		"":                "",
+	} {
+		if got := jenkins.BranchSpec(in); got != want {
+			t.Errorf("BranchSpec(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -264,7 +264,11 @@ func execute(c *cli.Context, def Definition, logger *logrus.Logger, stdout io.Wr
 	}
 	start := time.Now()
 	err = def.Run(ctx, r)
-	r.Summary.Print(stdout, def.Name, env.Name, dryRun, time.Since(start), err)
+	took := time.Since(start)
+	r.Summary.Print(stdout, def.Name, env.Name, dryRun, took, err)
+	if werr := r.Summary.WriteFile(dir, def.Name, env.Name, dryRun, took, err); werr != nil {
+		log.WithError(werr).Warn("could not write the summary file")
+	}
 	if err != nil && ctx.Err() == context.Canceled && !errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Errorf("interrupted: %w", err)
 	}

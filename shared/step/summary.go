@@ -1,8 +1,11 @@
 package step
 
 import (
+	"bytes"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -99,4 +102,18 @@ func (s *Summary) Print(w io.Writer, step, env string, dryRun bool, took time.Du
 		status = "FAILED"
 	}
 	fmt.Fprintf(w, "%s: %s in %s\n", status, strings.Join(parts, ", "), took.Round(100*time.Millisecond))
+}
+
+// SummaryFile is where a step's summary is kept in the artifacts dir, so a
+// pipeline can show what each step did and how long it took.
+func SummaryFile(dir, step string) string { return filepath.Join(dir, "summary-"+step+".txt") }
+
+// WriteFile writes the printed summary to SummaryFile(dir, step).
+func (s *Summary) WriteFile(dir, step, env string, dryRun bool, took time.Duration, err error) error {
+	var b bytes.Buffer
+	s.Print(&b, step, env, dryRun, took, err)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(SummaryFile(dir, step), b.Bytes(), 0o644)
 }

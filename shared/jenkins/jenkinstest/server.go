@@ -42,8 +42,14 @@ const CrumbField = "Jenkins-Crumb"
 // Options configures a Server.
 type Options struct {
 	// User and Token are the only accepted basic-auth credentials. With an
-	// empty User, security is off and anonymous requests are served.
+	// empty User and no Authenticate, security is off and anonymous requests
+	// are served.
 	User, Token string
+	// Authenticate, when set, decides instead of User and Token which
+	// basic-auth credentials are accepted: a test can accept a password it
+	// learns only later (e.g. one a step generated and stored elsewhere). It
+	// is called for every authenticated request, concurrently.
+	Authenticate func(user, password string) bool
 	// StartingRequests is the number of requests answered 503 without the
 	// X-Jenkins header, as Jenkins does while it starts, before it is ready.
 	StartingRequests int
@@ -324,7 +330,7 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request, body []byte) {
 // authenticate answers like Jenkins with security on and no anonymous read
 // access: 403 without credentials, 401 with wrong ones.
 func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) bool {
-	if s.opts.User == "" {
+	if s.opts.User == "" && s.opts.Authenticate == nil {
 		return true
 	}
 	user, token, ok := r.BasicAuth()
@@ -334,12 +340,20 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) bool {
 		w.Header().Set("X-Required-Permission", "hudson.model.Hudson.Read")
 		errorPage(w, http.StatusForbidden, "Authentication required")
 		return false
-	case user != s.opts.User || subtle.ConstantTimeCompare([]byte(token), []byte(s.opts.Token)) != 1:
+	case !s.accepts(user, token):
 		w.Header().Set("WWW-Authenticate", `Basic realm="Jenkins"`)
 		errorPage(w, http.StatusUnauthorized, "Invalid password/token for user: "+user)
 		return false
 	}
 	return true
+}
+
+// accepts reports whether the credentials are valid.
+func (s *Server) accepts(user, token string) bool {
+	if s.opts.Authenticate != nil {
+		return s.opts.Authenticate(user, token)
+	}
+	return user == s.opts.User && subtle.ConstantTimeCompare([]byte(token), []byte(s.opts.Token)) == 1
 }
 
 // checkCrumb reports whether a POST carries the crumb of its session.

@@ -113,7 +113,19 @@ func TestStartingThenReady(t *testing.T) {
 }
 
 func TestAuth(t *testing.T) {
-	s := NewServer(Options{User: "admin", Token: "tok"})
+	for _, opts := range []struct {
+		name string
+		opts Options
+	}{
+		{"token", Options{User: "admin", Token: "tok"}},
+		{"callback", Options{Authenticate: func(user, password string) bool { return user == "admin" && password == "tok" }}},
+	} {
+		t.Run(opts.name, func(t *testing.T) { testAuth(t, opts.opts) })
+	}
+}
+
+func testAuth(t *testing.T, opts Options) {
+	s := NewServer(opts)
 	defer s.Close()
 	for _, tc := range []struct {
 		name string

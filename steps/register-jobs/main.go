@@ -1,0 +1,13 @@
+// Command register-jobs registers stagehand's lifecycle pipelines on a
+// Jenkins; see run.go and --help.
+package main
+
+import (
+	"os"
+
+	"github.com/stagehand/stagehand/shared/step"
+)
+
+func main() {
+	os.Exit(step.Main(newApp(os.Stdout, os.Stderr), os.Args))
+}
