@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -330,4 +331,27 @@ func TestSafetyAndBadInput(t *testing.T) {
 	w.MustRun(t, 2, "create-vpc")
 	w.MustRun(t, 2, "create-vpc", "--env", "bad", "--no-such-flag")
 	w.MustRun(t, 2, "create-vpc", "--env", "bad", "--timeout", "-1s")
+}
+
+// A create-vpc killed at any point and started again completes the network
+// without duplicates. Where the kill lands does not matter: whatever it left
+// is tagged and found again.
+func TestCreateVPCKilledAndRestarted(t *testing.T) {
+	h.Reset(t)
+	w := h.NewWorkspace(t)
+	w.WriteEnv(t, "killed", e2etest.Env("10.90.0.0/16"))
+	api := ec2.NewFromConfig(h.AWS(t))
+	for _, after := range []time.Duration{150 * time.Millisecond, 400 * time.Millisecond} {
+		w.Kill(t, after, "create-vpc", "--env", "killed")
+	}
+	w.MustRun(t, 0, "create-vpc", "--env", "killed")
+	want := map[string]int{"vpc": 1, "subnet": 4, "igw": 1, "nat": 1, "eip": 1, "rt": 3, "sg": 1}
+	got := networkCounts(t, api, "killed")
+	for k, n := range want {
+		if got[k] != n {
+			t.Errorf("%s: %d after kill and restart, want %d", k, got[k], n)
+		}
+	}
+	w.MustRun(t, 0, "destroy-vpc", "--env", "killed", "--yes")
+	w.MustRun(t, 0, "verify-clean", "--env", "killed")
 }

@@ -292,3 +292,21 @@ func cleanEnv() []string {
 	}
 	return out
 }
+
+// Kill starts step bin with args and kills it (SIGKILL) after d, or lets it
+// finish if it is faster, like an agent dying mid-run.
+func (w *Workspace) Kill(t testing.TB, d time.Duration, bin string, args ...string) {
+	t.Helper()
+	cmd := exec.Command(filepath.Join(w.h.BinDir, bin), args...)
+	cmd.Dir = w.Dir
+	cmd.Env = append(append(cleanEnv(),
+		"AWS_ENDPOINT_URL="+w.h.Endpoint, "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test",
+		"AWS_EC2_METADATA_DISABLED=true", "STAGEHAND_LOG_FORMAT=json"), w.Vars...)
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start %s: %v", bin, err)
+	}
+	timer := time.AfterFunc(d, func() { _ = cmd.Process.Kill() })
+	_ = cmd.Wait()
+	timer.Stop()
+	t.Logf("$ %s %s -> killed after %s (or finished)", bin, strings.Join(args, " "), d)
+}
