@@ -224,41 +224,20 @@ func TestCronSchedules(t *testing.T) {
 }
 
 // stepGroups turns a recorded pipeline into the groups of step binaries it
-// runs: one group per stage, the branches of a parallel stage side by side.
-// Steps run only for their exit status (returnStatus) are marked "?".
+// runs (see jobCommands); steps run only for their exit status are marked "?".
 func stepGroups(p *jenkinsfile.Pipeline) [][]string {
 	var groups [][]string
-	binsOf := func(steps []jenkinsfile.Step) []string {
-		var out []string
-		for _, s := range steps {
-			if s.Name == "sh" && strings.HasPrefix(s.Script, "bin/") {
-				bin := strings.TrimPrefix(strings.Fields(s.Script)[0], "bin/")
-				if s.Args["returnStatus"] == true {
-					bin += "?"
-				}
-				out = append(out, bin)
+	for _, g := range jobCommands(p) {
+		var names []string
+		for _, c := range g {
+			if c.statusOnly {
+				names = append(names, c.bin+"?")
+			} else {
+				names = append(names, c.bin)
 			}
 		}
-		return out
+		groups = append(groups, names)
 	}
-	var walk func([]jenkinsfile.Stage)
-	walk = func(ss []jenkinsfile.Stage) {
-		for _, s := range ss {
-			if len(s.Parallel) > 0 {
-				var g []string
-				for _, b := range s.Parallel {
-					g = append(g, binsOf(b.Steps)...)
-				}
-				groups = append(groups, g)
-				continue
-			}
-			for _, b := range binsOf(s.Steps) {
-				groups = append(groups, []string{b})
-			}
-			walk(s.Stages)
-		}
-	}
-	walk(p.Stages)
 	return groups
 }
 
