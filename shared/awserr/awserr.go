@@ -77,6 +77,16 @@ var codes = map[string]error{
 	"FileSystemNotFound":             ErrNotFound,
 	"MountTargetNotFound":            ErrNotFound,
 	"FileSystemInUse":                ErrDependency,
+
+	// Secrets Manager and EFS (provision-jenkins)
+	"ResourceExistsException":           ErrExists,
+	"FileSystemAlreadyExists":           ErrExists,
+	"AccessPointAlreadyExists":          ErrExists,
+	"MountTargetConflict":               ErrExists,
+	"AccessPointNotFound":               ErrNotFound,
+	"IncorrectFileSystemLifeCycleState": ErrInvalidState,
+	"IncorrectMountTargetState":         ErrInvalidState,
+
 	// Throttling, any service
 	"Throttling":               ErrThrottled,
 	"ThrottlingException":      ErrThrottled,

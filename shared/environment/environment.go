@@ -307,7 +307,7 @@ func (e *Environment) validate() error {
 	if err := e.Jenkins.validate(); err != nil {
 		return err
 	}
-	return validateServices(e.Services)
+	return validateServices(e)
 }
 
 func (n *Network) validate() error {
@@ -394,7 +394,7 @@ func (j *Jenkins) validate() error {
 // ConfigureJenkins reports whether provision-jenkins configures jobs over HTTP.
 func (j *Jenkins) ConfigureJenkins() bool { return j.Configure == nil || *j.Configure }
 
-func validateServices(services []Service) error {
-	// Filled in by the workload steps; see services.go.
-	return validateManifest(services)
+func validateServices(e *Environment) error {
+	// The manifest's rules live with the Service type; see services.go.
+	return validateManifest(e.Services, e.AccountID, e.Region)
 }

@@ -44,7 +44,11 @@ func (b *Builder) EnsureTaskDefinition(ctx context.Context, in *ecs.RegisterTask
 		}
 	}
 	if b.DryRun {
-		b.would(latest != "", KindTaskDefinition, latest, family+" (new revision)")
+		what := family
+		if latest != "" {
+			what += " (new revision)"
+		}
+		b.would(latest != "", KindTaskDefinition, latest, what)
 		return Planned, true, nil
 	}
 	out, err := b.ECS.RegisterTaskDefinition(ctx, in)
