@@ -36,6 +36,10 @@ type ServiceSpec struct {
 	LoadBalancers []ecstypes.LoadBalancer
 	// HealthCheckGracePeriodSeconds applies with load balancers (default 60).
 	HealthCheckGracePeriodSeconds int32
+	// MinimumHealthyPercent and MaximumPercent bound a deployment (default
+	// 100 and 200: new tasks start before old ones stop). A service whose
+	// tasks must never run twice at once (Jenkins on a shared home) sets 0 and 100.
+	MinimumHealthyPercent, MaximumPercent *int32
 	// Tags of the service; ECS copies them onto its tasks.
 	Tags map[string]string
 }
@@ -109,7 +113,7 @@ func (b *Builder) EnsureService(ctx context.Context, spec ServiceSpec) (Rollout,
 		DesiredCount:            aws.Int32(spec.DesiredCount),
 		NetworkConfiguration:    networkConfiguration(spec),
 		LoadBalancers:           spec.LoadBalancers,
-		DeploymentConfiguration: deploymentConfiguration(),
+		DeploymentConfiguration: deploymentConfiguration(spec),
 	}
 	if len(spec.LoadBalancers) > 0 {
 		in.HealthCheckGracePeriodSeconds = aws.Int32(gracePeriod(spec))
@@ -137,7 +141,7 @@ func (b *Builder) createService(ctx context.Context, spec ServiceSpec) (Rollout,
 		DesiredCount:            aws.Int32(spec.DesiredCount),
 		NetworkConfiguration:    networkConfiguration(spec),
 		LoadBalancers:           spec.LoadBalancers,
-		DeploymentConfiguration: deploymentConfiguration(),
+		DeploymentConfiguration: deploymentConfiguration(spec),
 		SchedulingStrategy:      ecstypes.SchedulingStrategyReplica,
 		EnableECSManagedTags:    true,
 		PropagateTags:           ecstypes.PropagateTagsService,
@@ -208,11 +212,18 @@ func networkConfiguration(spec ServiceSpec) *ecstypes.NetworkConfiguration {
 	}}
 }
 
-func deploymentConfiguration() *ecstypes.DeploymentConfiguration {
+func deploymentConfiguration(spec ServiceSpec) *ecstypes.DeploymentConfiguration {
+	minimum, maximum := int32(100), int32(200)
+	if spec.MinimumHealthyPercent != nil {
+		minimum = *spec.MinimumHealthyPercent
+	}
+	if spec.MaximumPercent != nil {
+		maximum = *spec.MaximumPercent
+	}
 	return &ecstypes.DeploymentConfiguration{
 		DeploymentCircuitBreaker: &ecstypes.DeploymentCircuitBreaker{Enable: true, Rollback: true},
-		MaximumPercent:           aws.Int32(200),
-		MinimumHealthyPercent:    aws.Int32(100),
+		MaximumPercent:           aws.Int32(maximum),
+		MinimumHealthyPercent:    aws.Int32(minimum),
 	}
 }
 
@@ -257,6 +268,9 @@ func serviceDiff(spec ServiceSpec, s *ecstypes.Service) []string {
 	}
 	if dc := s.DeploymentConfiguration; dc == nil || dc.DeploymentCircuitBreaker == nil || !dc.DeploymentCircuitBreaker.Enable || !dc.DeploymentCircuitBreaker.Rollback {
 		diff = append(diff, "deployment circuit breaker")
+	} else if want := deploymentConfiguration(spec); (dc.MinimumHealthyPercent != nil && *dc.MinimumHealthyPercent != *want.MinimumHealthyPercent) ||
+		(dc.MaximumPercent != nil && *dc.MaximumPercent != *want.MaximumPercent) {
+		diff = append(diff, "deployment percentages")
 	}
 	return diff
 }

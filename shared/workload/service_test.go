@@ -207,3 +207,21 @@ func TestWaitStableFailures(t *testing.T) {
 		})
 	}
 }
+
+func TestDeploymentPercentages(t *testing.T) {
+	def := deploymentConfiguration(ServiceSpec{})
+	if *def.MinimumHealthyPercent != 100 || *def.MaximumPercent != 200 {
+		t.Fatalf("defaults %d/%d, want 100/200", *def.MinimumHealthyPercent, *def.MaximumPercent)
+	}
+	one := ServiceSpec{MinimumHealthyPercent: aws.Int32(0), MaximumPercent: aws.Int32(100)}
+	svc := &ecstypes.Service{DeploymentConfiguration: def}
+	if d := serviceDiff(one, svc); !strings.Contains(strings.Join(d, ","), "deployment percentages") {
+		t.Fatalf("a stop-then-start service running 100/200 is not reported: %v", d)
+	}
+	svc.DeploymentConfiguration = deploymentConfiguration(one)
+	for _, d := range serviceDiff(one, svc) {
+		if d == "deployment percentages" {
+			t.Fatal("matching percentages reported as a difference")
+		}
+	}
+}

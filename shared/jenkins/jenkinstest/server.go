@@ -220,6 +220,16 @@ func (s *Server) RespondNext(method, path string, code, n int) {
 	}
 }
 
+// Restart makes the server behave like a Jenkins that restarts: sessions
+// are forgotten and the next startingRequests requests are answered 503
+// without X-Jenkins, as while it starts. Jobs are kept.
+func (s *Server) Restart(startingRequests int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	clear(s.sessions)
+	s.starting = startingRequests
+}
+
 // ExpireSessions forgets every session, as a Jenkins restart does: crumbs
 // issued so far are no longer valid.
 func (s *Server) ExpireSessions() {

@@ -110,6 +110,16 @@ func TestStartingThenReady(t *testing.T) {
 	if n := len(s.Requests()); n != 3 {
 		t.Errorf("logged %d requests, want 3", n)
 	}
+
+	// A restart: starting again for one request, then ready, jobs kept.
+	s.PutJob("kept", []byte(pipelineXML))
+	s.Restart(1)
+	if a := do(t, http.DefaultClient, s, call{method: "GET", path: "/api/json"}, true); a.code != 503 || a.h.Get("X-Jenkins") != "" {
+		t.Fatalf("after restart: %d X-Jenkins=%q, want 503 without header", a.code, a.h.Get("X-Jenkins"))
+	}
+	if a := do(t, http.DefaultClient, s, call{method: "GET", path: "/api/json"}, true); a.code != 200 || len(s.Jobs()) != 1 {
+		t.Fatalf("after restart: %d, %d jobs", a.code, len(s.Jobs()))
+	}
 }
 
 func TestAuth(t *testing.T) {
