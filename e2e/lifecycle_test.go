@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -153,6 +154,7 @@ func TestLifecycleFridayMonday(t *testing.T) {
 	runJob(t, w, "stage", "jenkins-stagehand-stage-1")
 	first, _ := checkArtifacts(t, w, "jenkins-stagehand-stage-1")
 	w.MustRun(t, 5, "verify-clean", "--env", "staging")
+	checkInventoryCoversCreates(t, w)
 
 	// Friday night.
 	runJob(t, w, "friday-destroy", "jenkins-stagehand-friday-destroy-1")
@@ -203,3 +205,43 @@ func TestMondayCleansLeftoversOfAFailedFriday(t *testing.T) {
 	runJob(t, w, "friday-destroy", "jenkins-stagehand-friday-destroy-9")
 	verifyClean(t, w)
 }
+
+// checkInventoryCoversCreates holds verify-clean to listing every kind of
+// resource that the create steps reported creating.
+func checkInventoryCoversCreates(t *testing.T, w *e2etest.Workspace) {
+	t.Helper()
+	// Listeners and their rules are deleted with their load balancer and
+	// cannot exist without it.
+	goesWithParent := map[string]bool{"listener": true, "listener rule": true}
+	created := map[string]bool{}
+	for _, s := range []string{"create-vpc", "bootstrap-ecs", "provision-jenkins", "run-containers"} {
+		data, err := os.ReadFile(filepath.Join(w.ArtifactsDir("staging"), "summary-"+s+".txt"))
+		must(t, err)
+		for _, line := range strings.Split(string(data), "\n") {
+			cols := columnsRE.Split(strings.TrimSpace(line), -1)
+			if len(cols) >= 3 && cols[0] == "created" && !goesWithParent[cols[1]] {
+				created[cols[1]] = true
+			}
+		}
+	}
+	var rep struct {
+		Resources []struct {
+			Kind string `json:"kind"`
+		} `json:"resources"`
+	}
+	w.ReadArtifact(t, "staging", "verify-clean", &rep)
+	listed := map[string]bool{}
+	for _, r := range rep.Resources {
+		listed[r.Kind] = true
+	}
+	if len(created) < 10 {
+		t.Fatalf("only %d kinds created? %v", len(created), created)
+	}
+	for kind := range created {
+		if !listed[kind] {
+			t.Errorf("verify-clean does not list %ss, which the create steps make", kind)
+		}
+	}
+}
+
+var columnsRE = regexp.MustCompile(`\s{2,}`)
