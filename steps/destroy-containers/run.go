@@ -41,8 +41,7 @@ var definition = step.Definition{
 	Kind:           step.Destroy,
 	DefaultTimeout: 30 * time.Minute,
 	Flags: []cli.Flag{
-		&cli.DurationFlag{Name: "dependency-wait", Value: 10 * time.Minute, EnvVars: []string{"STAGEHAND_DEPENDENCY_WAIT"},
-			Usage: "how long to retry a deletion that something still depends on"},
+		resource.DependencyWaitFlag(10*time.Minute, "how long to retry a deletion that something still depends on"),
 	},
 	Run: run,
 }
@@ -50,31 +49,23 @@ var definition = step.Definition{
 func newApp(stdout, stderr io.Writer) *cli.App { return step.NewApp(definition, stdout, stderr) }
 
 func run(ctx context.Context, r *step.Run) error {
-	scope := workload.NewScope(r.AWS, r.Env.Name, createdBy, r.Log)
-	scope.DependencyBudget = r.CLI.Duration("dependency-wait")
-	var a artifact.Containers
-	switch err := artifact.Read(r.ArtifactsDir, &a, r.Expect(artifact.KindContainers)); {
-	case err == nil:
-		scope.Known = known(&a)
-	case errors.Is(err, artifact.ErrNotExist):
-		r.Log.Info("no containers.json: finding what run-containers made by tags alone")
+	return resource.Destroy(ctx, r, artifact.KindContainers, func(a *artifact.Containers) ([]resource.Kind, error) {
+		scope := workload.NewScope(r.AWS, r.Env.Name, createdBy, r.Log)
+		scope.DependencyBudget = r.CLI.Duration(resource.FlagDependencyWait)
+		if a != nil {
+			scope.Known = known(a)
+			return workload.Kinds(scope), nil
+		}
+		// Without containers.json, ecs.json still names the cluster.
 		var cl artifact.ECS
 		switch err := artifact.Read(r.ArtifactsDir, &cl, r.Expect(artifact.KindECS)); {
 		case err == nil:
 			scope.Known.Cluster = cl.ClusterName
 		case !errors.Is(err, artifact.ErrNotExist):
-			return err
+			return nil, err
 		}
-	default:
-		return err
-	}
-	if err := resource.Teardown(ctx, r.Log, workload.Kinds(scope), r.DryRun, r.Summary); err != nil {
-		return err
-	}
-	if r.DryRun {
-		return nil
-	}
-	return artifact.Remove(r.ArtifactsDir, artifact.KindContainers)
+		return workload.Kinds(scope), nil
+	})
 }
 
 // known are the ids containers.json recorded.

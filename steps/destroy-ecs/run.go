@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"io"
 	"time"
 
@@ -46,8 +45,7 @@ var definition = step.Definition{
 	Kind:           step.Destroy,
 	DefaultTimeout: 45 * time.Minute,
 	Flags: []cli.Flag{
-		&cli.DurationFlag{Name: "dependency-wait", Value: 5 * time.Minute, EnvVars: []string{"STAGEHAND_DEPENDENCY_WAIT"},
-			Usage: "how long to retry a deletion that something still depends on"},
+		resource.DependencyWaitFlag(5*time.Minute, "how long to retry a deletion that something still depends on"),
 	},
 	Run: run,
 }
@@ -55,24 +53,10 @@ var definition = step.Definition{
 func newApp(stdout, stderr io.Writer) *cli.App { return step.NewApp(definition, stdout, stderr) }
 
 func run(ctx context.Context, r *step.Run) error {
-	scope := &cluster.Scope{
-		Clients: cluster.NewClients(r.AWS), Env: r.Env.Name, Step: cluster.CreateStep, Log: r.Log,
-		DependencyBudget: r.CLI.Duration("dependency-wait"),
-	}
-	var a artifact.ECS
-	switch err := artifact.Read(r.ArtifactsDir, &a, r.Expect(artifact.KindECS)); {
-	case err == nil:
-		scope.Artifact = &a
-	case errors.Is(err, artifact.ErrNotExist):
-		r.Log.Info("no ecs.json: finding the cluster by tags and names alone")
-	default:
-		return err
-	}
-	if err := resource.Teardown(ctx, r.Log, cluster.Kinds(scope), r.DryRun, r.Summary); err != nil {
-		return err
-	}
-	if r.DryRun {
-		return nil
-	}
-	return artifact.Remove(r.ArtifactsDir, artifact.KindECS)
+	return resource.Destroy(ctx, r, artifact.KindECS, func(a *artifact.ECS) ([]resource.Kind, error) {
+		return cluster.Kinds(&cluster.Scope{
+			Clients: cluster.NewClients(r.AWS), Env: r.Env.Name, Step: cluster.CreateStep, Log: r.Log, Artifact: a,
+			DependencyBudget: r.CLI.Duration(resource.FlagDependencyWait),
+		}), nil
+	})
 }

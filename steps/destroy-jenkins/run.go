@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"io"
 	"time"
 
@@ -40,8 +39,7 @@ var definition = step.Definition{
 	Kind:           step.Destroy,
 	DefaultTimeout: 30 * time.Minute,
 	Flags: []cli.Flag{
-		&cli.DurationFlag{Name: "dependency-wait", Value: 10 * time.Minute, EnvVars: []string{"STAGEHAND_DEPENDENCY_WAIT"},
-			Usage: "how long to retry a deletion that something still depends on (security groups held by network interfaces)"},
+		resource.DependencyWaitFlag(10*time.Minute, "how long to retry a deletion that something still depends on (security groups held by network interfaces)"),
 	},
 	Run: run,
 }
@@ -49,26 +47,16 @@ var definition = step.Definition{
 func newApp(stdout, stderr io.Writer) *cli.App { return step.NewApp(definition, stdout, stderr) }
 
 func run(ctx context.Context, r *step.Run) error {
-	ws := workload.NewScope(r.AWS, r.Env.Name, jenkinsenv.StepName, r.Log)
-	ws.DependencyBudget = r.CLI.Duration("dependency-wait")
-	js := jenkinsenv.NewScope(r.AWS, r.Env.Name, jenkinsenv.StepName, r.Log)
-	var a artifact.Jenkins
-	switch err := artifact.Read(r.ArtifactsDir, &a, r.Expect(artifact.KindJenkins)); {
-	case err == nil:
-		js.Artifact = &a
-		ws.Known = known(&a)
-	case errors.Is(err, artifact.ErrNotExist):
-		r.Log.Info("no jenkins.json: finding Jenkins by tags alone")
-	default:
-		return err
-	}
-	if err := resource.Teardown(ctx, r.Log, kinds(ws, js), r.DryRun, r.Summary); err != nil {
-		return err
-	}
-	if r.DryRun {
-		return nil
-	}
-	return artifact.Remove(r.ArtifactsDir, artifact.KindJenkins)
+	return resource.Destroy(ctx, r, artifact.KindJenkins, func(a *artifact.Jenkins) ([]resource.Kind, error) {
+		ws := workload.NewScope(r.AWS, r.Env.Name, jenkinsenv.StepName, r.Log)
+		ws.DependencyBudget = r.CLI.Duration(resource.FlagDependencyWait)
+		js := jenkinsenv.NewScope(r.AWS, r.Env.Name, jenkinsenv.StepName, r.Log)
+		if a != nil {
+			js.Artifact = a
+			ws.Known = known(a)
+		}
+		return kinds(ws, js), nil
+	})
 }
 
 // kinds is the teardown order: the workload's kinds (service, task

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"io"
 	"time"
 
@@ -35,8 +34,7 @@ var definition = step.Definition{
 	Kind:           step.Destroy,
 	DefaultTimeout: 30 * time.Minute,
 	Flags: []cli.Flag{
-		&cli.DurationFlag{Name: "dependency-wait", Value: 5 * time.Minute, EnvVars: []string{"STAGEHAND_DEPENDENCY_WAIT"},
-			Usage: "how long to retry a deletion that something still depends on"},
+		resource.DependencyWaitFlag(5*time.Minute, "how long to retry a deletion that something still depends on"),
 	},
 	Run: run,
 }
@@ -44,24 +42,10 @@ var definition = step.Definition{
 func newApp(stdout, stderr io.Writer) *cli.App { return step.NewApp(definition, stdout, stderr) }
 
 func run(ctx context.Context, r *step.Run) error {
-	scope := &network.Scope{
-		API: ec2.NewFromConfig(r.AWS), Env: r.Env.Name, Log: r.Log,
-		DependencyBudget: r.CLI.Duration("dependency-wait"),
-	}
-	var a artifact.VPC
-	switch err := artifact.Read(r.ArtifactsDir, &a, r.Expect(artifact.KindVPC)); {
-	case err == nil:
-		scope.Artifact = &a
-	case errors.Is(err, artifact.ErrNotExist):
-		r.Log.Info("no vpc.json: finding the network by tags alone")
-	default:
-		return err
-	}
-	if err := resource.Teardown(ctx, r.Log, network.Kinds(scope), r.DryRun, r.Summary); err != nil {
-		return err
-	}
-	if r.DryRun {
-		return nil
-	}
-	return artifact.Remove(r.ArtifactsDir, artifact.KindVPC)
+	return resource.Destroy(ctx, r, artifact.KindVPC, func(a *artifact.VPC) ([]resource.Kind, error) {
+		return network.Kinds(&network.Scope{
+			API: ec2.NewFromConfig(r.AWS), Env: r.Env.Name, Log: r.Log, Artifact: a,
+			DependencyBudget: r.CLI.Duration(resource.FlagDependencyWait),
+		}), nil
+	})
 }
