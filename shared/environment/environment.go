@@ -43,6 +43,10 @@ type Environment struct {
 	Description string `json:"description,omitempty"`
 	// LogRetentionDays is the retention of every log group the steps create.
 	LogRetentionDays int `json:"log_retention_days,omitempty"`
+	// PublicCertificateARN, when set, is the ACM certificate (in the
+	// environment's account and region) of the services' public load
+	// balancer: it then serves HTTPS on 443 and redirects HTTP to it.
+	PublicCertificateARN string `json:"public_certificate_arn,omitempty"`
 
 	Network  Network   `json:"network"`
 	ECS      ECS       `json:"ecs"`
@@ -113,6 +117,10 @@ type Jenkins struct {
 	AllowedCIDRs []string `json:"allowed_cidrs,omitempty"`
 	// URL is where Jenkins answers when it sits behind the environment's own name.
 	URL string `json:"url,omitempty"`
+	// CertificateARN, when set, is the ACM certificate (in the environment's
+	// account and region) of Jenkins' load balancer: it then serves HTTPS
+	// on 443 and redirects HTTP to it.
+	CertificateARN string `json:"certificate_arn,omitempty"`
 	// Configure turns the HTTP configuration of jobs on (default true).
 	Configure *bool `json:"configure,omitempty"`
 	// PersistentHome keeps JENKINS_HOME on EFS.
@@ -307,7 +315,46 @@ func (e *Environment) validate() error {
 	if err := e.Jenkins.validate(); err != nil {
 		return err
 	}
+	if err := e.validateCertificates(); err != nil {
+		return err
+	}
 	return validateServices(e)
+}
+
+// certificateARNRE is an ACM certificate: partition, region, account.
+var certificateARNRE = regexp.MustCompile(`^arn:(aws|aws-cn|aws-us-gov):acm:([a-z0-9-]+):([0-9]{12}):certificate/[A-Za-z0-9-]+$`)
+
+// validateCertificates checks public_certificate_arn and
+// jenkins.certificate_arn: ACM certificates of the environment's account
+// and region (a load balancer can use no other), and, for Jenkins, a URL
+// the certificate can cover.
+func (e *Environment) validateCertificates() error {
+	for _, c := range []struct{ field, arn string }{
+		{"public_certificate_arn", e.PublicCertificateARN},
+		{"jenkins.certificate_arn", e.Jenkins.CertificateARN},
+	} {
+		if c.arn == "" {
+			continue
+		}
+		m := certificateARNRE.FindStringSubmatch(c.arn)
+		if m == nil {
+			return fmt.Errorf("field %q: %q is not an ACM certificate ARN (arn:aws:acm:REGION:ACCOUNT:certificate/ID)", c.field, c.arn)
+		}
+		if m[2] != e.Region || m[3] != e.AccountID {
+			return fmt.Errorf("field %q: %s is in account %s, region %s: a load balancer takes only a certificate of its own account %s and region %s", c.field, c.arn, m[3], m[2], e.AccountID, e.Region)
+		}
+	}
+	j := &e.Jenkins
+	if j.CertificateARN == "" {
+		return nil
+	}
+	if u, err := url.Parse(j.URL); j.URL != "" && err == nil && u.Scheme == "http" {
+		return fmt.Errorf("field \"jenkins.url\": %q is http://, but with jenkins.certificate_arn the load balancer answers HTTP with a redirect to HTTPS: use the https:// URL", j.URL)
+	}
+	if j.URL == "" && j.ConfigureJenkins() {
+		return fmt.Errorf("field \"jenkins.url\": missing: with jenkins.certificate_arn, this step reaches Jenkins over HTTPS, and the certificate cannot cover the load balancer's own DNS name: point a name the certificate covers at the load balancer and give it as jenkins.url (https://NAME), or set jenkins.configure to false")
+	}
+	return nil
 }
 
 func (n *Network) validate() error {

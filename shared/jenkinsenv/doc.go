@@ -1,7 +1,8 @@
 // Package jenkinsenv is the AWS side of an environment's Jenkins, the
 // environment's "state enforcer": its admin secret, log group, load
-// balancer (security group, target group, listener), task security group,
-// task definition, optional persistent home on EFS and ECS service, and
+// balancer (security group, target group, listeners: HTTP, or HTTPS with
+// jenkins.certificate_arn), task security group, task definition, optional
+// persistent home on EFS and ECS service, and
 // the teardown kinds that delete them again. The ECS and load balancer
 // pieces are shared/workload's building blocks; this package adds what
 // only Jenkins has (the secret, EFS, the container's start-up) and the

@@ -24,8 +24,6 @@ import (
 const (
 	// ServiceName is the ECS service of Jenkins in the environment's cluster.
 	ServiceName = "jenkins"
-	// ListenerPort is where the load balancer listens (HTTP).
-	ListenerPort = 80
 	// HealthCheckPath answers 200 once Jenkins is up, to anyone: the login
 	// page. While Jenkins starts it answers 503 and the target is
 	// unhealthy; the service's grace period keeps ECS from replacing the
@@ -84,7 +82,7 @@ func (b *Builder) Provision(ctx context.Context) (*artifact.Jenkins, error) {
 	}
 	out.URL = j.URL
 	if out.URL == "" {
-		out.URL = "http://" + out.LoadBalancerDNSName
+		out.URL = workload.Scheme(j.CertificateARN) + "://" + out.LoadBalancerDNSName
 	}
 	out.URL = strings.TrimRight(out.URL, "/")
 
@@ -119,14 +117,11 @@ func (b *Builder) Provision(ctx context.Context) (*artifact.Jenkins, error) {
 // the EFS home; it records their ids in out.
 func (b *Builder) ensureNetwork(ctx context.Context, name string, out *artifact.Jenkins) (*Home, error) {
 	w, env, j := b.Workload, b.Env.Name, b.Env.Jenkins
-	var lbIngress []workload.IngressRule
-	for _, c := range j.AllowedCIDRs {
-		lbIngress = append(lbIngress, workload.IngressRule{CIDR: c, FromPort: ListenerPort, Description: "jenkins.allowed_cidrs"})
-	}
 	lbSG := name + "-lb"
 	var err error
 	out.LoadBalancerSecurityGroupID, err = w.EnsureSecurityGroup(ctx, b.VPC.VPCID, lbSG,
-		"stagehand "+env+": Jenkins load balancer, reachable from jenkins.allowed_cidrs", lbIngress, b.Tags.Map(lbSG, tags.Role, roleLB))
+		"stagehand "+env+": Jenkins load balancer, reachable from jenkins.allowed_cidrs",
+		workload.ListenerIngress(j.AllowedCIDRs, j.CertificateARN, "jenkins.allowed_cidrs"), b.Tags.Map(lbSG, tags.Role, roleLB))
 	if err != nil {
 		return nil, err
 	}
@@ -183,10 +178,12 @@ func (b *Builder) ensureLoadBalancer(ctx context.Context, name string, out *arti
 	if err != nil {
 		return err
 	}
-	out.ListenerARN, err = w.EnsureListener(ctx, workload.ListenerSpec{
-		LoadBalancerARN: out.LoadBalancerARN, Port: ListenerPort, DefaultTargetGroupARN: out.TargetGroupARN,
-		Tags: b.Tags.Map(fmt.Sprintf("%s-http-%d", name, ListenerPort)),
+	ls, err := w.EnsureListeners(ctx, workload.ListenersSpec{
+		LoadBalancerARN: out.LoadBalancerARN, CertificateARN: b.Env.Jenkins.CertificateARN, DefaultTargetGroupARN: out.TargetGroupARN,
+		HTTPTags:  b.Tags.Map(fmt.Sprintf("%s-http-%d", name, workload.HTTPPort)),
+		HTTPSTags: b.Tags.Map(fmt.Sprintf("%s-https-%d", name, workload.HTTPSPort)),
 	})
+	out.ListenerARN = ls.ARN
 	return err
 }
 

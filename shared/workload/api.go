@@ -6,7 +6,9 @@
 //   - Builder.EnsureLogGroup, EnsureTaskDefinition, EnsureService and
 //     WaitStable for the ECS side;
 //   - Builder.EnsureSecurityGroup, EnsureLoadBalancer, EnsureTargetGroup,
-//     EnsureListener and EnsureListenerRules for the load balancer side;
+//     EnsureListeners (HTTP, or HTTPS with a certificate and HTTP
+//     redirecting to it), EnsureListener and EnsureListenerRules for the
+//     load balancer side;
 //   - Kinds and Listers (teardown.go): the resource kinds, in teardown order,
 //     filtered by environment AND step, for destroy steps and verify-clean;
 //
@@ -63,8 +65,10 @@ type ELBAPI interface {
 	DeleteTargetGroup(ctx context.Context, in *elb.DeleteTargetGroupInput, optFns ...func(*elb.Options)) (*elb.DeleteTargetGroupOutput, error)
 	CreateListener(ctx context.Context, in *elb.CreateListenerInput, optFns ...func(*elb.Options)) (*elb.CreateListenerOutput, error)
 	ModifyListener(ctx context.Context, in *elb.ModifyListenerInput, optFns ...func(*elb.Options)) (*elb.ModifyListenerOutput, error)
+	DeleteListener(ctx context.Context, in *elb.DeleteListenerInput, optFns ...func(*elb.Options)) (*elb.DeleteListenerOutput, error)
 	CreateRule(ctx context.Context, in *elb.CreateRuleInput, optFns ...func(*elb.Options)) (*elb.CreateRuleOutput, error)
 	ModifyRule(ctx context.Context, in *elb.ModifyRuleInput, optFns ...func(*elb.Options)) (*elb.ModifyRuleOutput, error)
+	DeleteRule(ctx context.Context, in *elb.DeleteRuleInput, optFns ...func(*elb.Options)) (*elb.DeleteRuleOutput, error)
 }
 
 // LogsAPI is the part of CloudWatch Logs this package calls.

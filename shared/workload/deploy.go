@@ -24,10 +24,6 @@ import (
 // TagService records which manifest service a resource belongs to.
 const TagService = "stagehand:service"
 
-// ListenerPort is the one port the public load balancer listens on (HTTP;
-// there is no certificate field, so no HTTPS).
-const ListenerPort = 80
-
 // Names of the manifest's resources.
 
 // LoadBalancerName is the environment's load balancer for public services.
@@ -164,7 +160,7 @@ func (d *Deployment) Run(ctx context.Context) (*artifact.Containers, error) {
 			TargetGroupARN: s.tg, ListenerRuleARN: s.rule,
 		}
 		if s.spec.Public {
-			cs.URL = "http://" + out.LoadBalancerDNSName + "/" + s.spec.Name + "/"
+			cs.URL = Scheme(d.Env.PublicCertificateARN) + "://" + out.LoadBalancerDNSName + "/" + s.spec.Name + "/"
 		}
 		out.Services = append(out.Services, cs)
 	}
@@ -172,18 +168,19 @@ func (d *Deployment) Run(ctx context.Context) (*artifact.Containers, error) {
 }
 
 // loadBalancer makes the public services reachable: the load balancer's
-// security group (open to the world on ListenerPort), the services'
+// security group (open to the world on the listeners' ports), the services'
 // security group (open to the load balancer only, on the services'
 // ports), the load balancer in the public subnets, a target group per
-// public service, the listener and one rule per service.
+// public service, the listeners (see EnsureListeners) and one rule per
+// service on the one that forwards.
 func (d *Deployment) loadBalancer(ctx context.Context, out *artifact.Containers, public []*service, limit int) error {
 	env := d.Env.Name
 	lbSGName, svcSGName, lbName := LoadBalancerSecurityGroupName(env), ServicesSecurityGroupName(env), LoadBalancerName(env)
 	var mu sync.Mutex
 	err := parallel.All(ctx,
 		func(ctx context.Context) error {
-			id, err := d.B.EnsureSecurityGroup(ctx, d.VPC.VPCID, lbSGName, "stagehand "+env+": public load balancer, HTTP from anywhere",
-				[]IngressRule{{CIDR: "0.0.0.0/0", FromPort: ListenerPort, Description: "HTTP from anywhere"}}, d.Tags.Map(lbSGName))
+			id, err := d.B.EnsureSecurityGroup(ctx, d.VPC.VPCID, lbSGName, "stagehand "+env+": public load balancer, open to the world",
+				ListenerIngress([]string{"0.0.0.0/0"}, d.Env.PublicCertificateARN, "anywhere"), d.Tags.Map(lbSGName))
 			if err != nil {
 				return err
 			}
@@ -224,21 +221,20 @@ func (d *Deployment) loadBalancer(ctx context.Context, out *artifact.Containers,
 	if err != nil {
 		return err
 	}
-	listenerName := lbName + "-http"
-	out.ListenerARN, err = d.B.EnsureListener(ctx, ListenerSpec{LoadBalancerARN: out.LoadBalancerARN, Port: ListenerPort, Tags: d.Tags.Map(listenerName)})
-	if err != nil {
-		return err
-	}
 	rules := make([]RuleSpec, len(public))
 	for i, s := range public {
 		rules[i] = RuleSpec{TargetGroupARN: s.tg, PathPatterns: PathPatterns(s.spec.Name), Tags: d.Tags.Map(lbName+"-"+s.spec.Name, TagService, s.spec.Name)}
 	}
-	arns, err := d.B.EnsureListenerRules(ctx, out.ListenerARN, rules)
+	ls, err := d.B.EnsureListeners(ctx, ListenersSpec{
+		LoadBalancerARN: out.LoadBalancerARN, CertificateARN: d.Env.PublicCertificateARN, Rules: rules,
+		HTTPTags: d.Tags.Map(lbName + "-http"), HTTPSTags: d.Tags.Map(lbName + "-https"),
+	})
 	if err != nil {
 		return err
 	}
+	out.ListenerARN = ls.ARN
 	for i, s := range public {
-		s.rule = arns[i]
+		s.rule = ls.RuleARNs[i]
 	}
 	return nil
 }

@@ -253,18 +253,50 @@ func (b *Builder) setDeregistrationDelay(ctx context.Context, arn string, second
 	return nil
 }
 
-// ListenerSpec is an HTTP listener of a load balancer.
+// Listener ports and the TLS policy of HTTPS listeners.
+const (
+	// HTTPPort is where a load balancer listens for HTTP: it forwards, or,
+	// with a certificate, redirects to HTTPSPort.
+	HTTPPort = 80
+	// HTTPSPort is where a load balancer with a certificate listens for HTTPS.
+	HTTPSPort = 443
+	// TLSPolicy admits TLS 1.3 and 1.2 with forward-secret ciphers only.
+	TLSPolicy = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+)
+
+// ListenerSpec is a listener of a load balancer: HTTP, or HTTPS when it has
+// a certificate.
 type ListenerSpec struct {
 	LoadBalancerARN string
 	Port            int32
+	// CertificateARN makes it an HTTPS listener with that (ACM) certificate
+	// and TLSPolicy; empty: HTTP.
+	CertificateARN string
+	// RedirectHTTPS answers every request with a permanent redirect (301)
+	// to the same URL over HTTPS on HTTPSPort, instead of forwarding.
+	RedirectHTTPS bool
 	// DefaultTargetGroupARN receives what no rule matches; when empty the
 	// listener answers 404 itself.
 	DefaultTargetGroupARN string
 	Tags                  map[string]string
 }
 
+func (s ListenerSpec) protocol() elbtypes.ProtocolEnum {
+	if s.CertificateARN != "" {
+		return elbtypes.ProtocolEnumHttps
+	}
+	return elbtypes.ProtocolEnumHttp
+}
+
+func (s ListenerSpec) name() string { return fmt.Sprintf("%s :%d", s.protocol(), s.Port) }
+
 func (s ListenerSpec) defaultActions() []elbtypes.Action {
-	if s.DefaultTargetGroupARN != "" {
+	switch {
+	case s.RedirectHTTPS:
+		return []elbtypes.Action{{Type: elbtypes.ActionTypeEnumRedirect, RedirectConfig: &elbtypes.RedirectActionConfig{
+			Protocol: aws.String("HTTPS"), Port: aws.String(fmt.Sprint(HTTPSPort)), StatusCode: elbtypes.RedirectActionStatusCodeEnumHttp301,
+		}}}
+	case s.DefaultTargetGroupARN != "":
 		return []elbtypes.Action{{Type: elbtypes.ActionTypeEnumForward, TargetGroupArn: aws.String(s.DefaultTargetGroupARN)}}
 	}
 	return []elbtypes.Action{{Type: elbtypes.ActionTypeEnumFixedResponse, FixedResponseConfig: &elbtypes.FixedResponseActionConfig{
@@ -272,37 +304,57 @@ func (s ListenerSpec) defaultActions() []elbtypes.Action {
 	}}}
 }
 
-// EnsureListener makes the HTTP listener on spec.Port of the load balancer
-// exist with spec's default action, and returns its ARN.
+// EnsureListener makes the listener on spec.Port of the load balancer exist
+// with spec's protocol, certificate and default action, and returns its ARN.
 func (b *Builder) EnsureListener(ctx context.Context, spec ListenerSpec) (string, error) {
-	name := fmt.Sprintf("HTTP :%d", spec.Port)
+	if spec.LoadBalancerARN == Planned {
+		return b.ensureListener(ctx, spec, nil)
+	}
+	byPort, err := b.listenersOf(ctx, spec.LoadBalancerARN)
+	if err != nil {
+		return "", err
+	}
+	return b.ensureListener(ctx, spec, byPort[spec.Port])
+}
+
+// listenersOf returns the listeners of a load balancer by port.
+func (b *Builder) listenersOf(ctx context.Context, lbARN string) (map[int32]*elbtypes.Listener, error) {
+	byPort := map[int32]*elbtypes.Listener{}
+	p := elb.NewDescribeListenersPaginator(b.ELB, &elb.DescribeListenersInput{LoadBalancerArn: &lbARN})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("describe listeners of %s: %w", lbARN, err)
+		}
+		for i := range page.Listeners {
+			byPort[aws.ToInt32(page.Listeners[i].Port)] = &page.Listeners[i]
+		}
+	}
+	return byPort, nil
+}
+
+// ensureListener creates spec's listener when found is nil, else corrects
+// found where it differs from spec.
+func (b *Builder) ensureListener(ctx context.Context, spec ListenerSpec, found *elbtypes.Listener) (string, error) {
+	name := spec.name()
 	if spec.LoadBalancerARN == Planned {
 		b.would(false, KindListener, "", name)
 		return Planned, nil
 	}
-	var found *elbtypes.Listener
-	p := elb.NewDescribeListenersPaginator(b.ELB, &elb.DescribeListenersInput{LoadBalancerArn: &spec.LoadBalancerARN})
-	for p.HasMorePages() && found == nil {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return "", fmt.Errorf("describe listeners of %s: %w", spec.LoadBalancerARN, err)
-		}
-		for i := range page.Listeners {
-			if aws.ToInt32(page.Listeners[i].Port) == spec.Port {
-				found = &page.Listeners[i]
-				break
-			}
-		}
-	}
 	want := spec.defaultActions()
+	var certs []elbtypes.Certificate
+	var policy *string
+	if spec.CertificateARN != "" {
+		certs, policy = []elbtypes.Certificate{{CertificateArn: aws.String(spec.CertificateARN)}}, aws.String(TLSPolicy)
+	}
 	if found == nil {
-		if b.DryRun || spec.DefaultTargetGroupARN == Planned {
+		if b.DryRun || (!spec.RedirectHTTPS && spec.DefaultTargetGroupARN == Planned) {
 			b.would(false, KindListener, "", name)
 			return Planned, nil
 		}
 		out, err := b.ELB.CreateListener(ctx, &elb.CreateListenerInput{
-			LoadBalancerArn: &spec.LoadBalancerARN, Port: aws.Int32(spec.Port), Protocol: elbtypes.ProtocolEnumHttp,
-			DefaultActions: want, Tags: tags.ELB(spec.Tags),
+			LoadBalancerArn: &spec.LoadBalancerARN, Port: aws.Int32(spec.Port), Protocol: spec.protocol(),
+			Certificates: certs, SslPolicy: policy, DefaultActions: want, Tags: tags.ELB(spec.Tags),
 		})
 		if err != nil {
 			return "", fmt.Errorf("create listener %s on %s: %w", name, spec.LoadBalancerARN, err)
@@ -313,26 +365,212 @@ func (b *Builder) EnsureListener(ctx context.Context, spec ListenerSpec) (string
 	}
 	arn := aws.ToString(found.ListenerArn)
 	var changes []string
+	if found.Protocol != spec.protocol() {
+		changes = append(changes, "protocol "+string(spec.protocol()))
+	}
+	if spec.CertificateARN != "" {
+		if len(found.Certificates) == 0 || aws.ToString(found.Certificates[0].CertificateArn) != spec.CertificateARN {
+			changes = append(changes, "certificate")
+		}
+		if aws.ToString(found.SslPolicy) != TLSPolicy {
+			changes = append(changes, "TLS policy "+TLSPolicy)
+		}
+	}
 	if actionKey(found.DefaultActions) != actionKey(want) {
 		changes = append(changes, "default action")
-		if !b.DryRun {
-			if _, err := b.ELB.ModifyListener(ctx, &elb.ModifyListenerInput{ListenerArn: &arn, DefaultActions: want}); err != nil {
-				return "", fmt.Errorf("modify listener %s: %w", arn, err)
-			}
+	}
+	if len(changes) > 0 && !b.DryRun {
+		// The whole listener as it should be: a change of protocol takes
+		// the certificate and policy with it.
+		if _, err := b.ELB.ModifyListener(ctx, &elb.ModifyListenerInput{
+			ListenerArn: &arn, Protocol: spec.protocol(), Certificates: certs, SslPolicy: policy, DefaultActions: want,
+		}); err != nil {
+			return "", fmt.Errorf("modify listener %s: %w", arn, err)
 		}
 	}
 	b.recordChanges(KindListener, arn, name, changes)
 	return arn, nil
 }
 
-// actionKey sums up what actions do: forward to which target group, or
-// answer with which status.
+// removeListener deletes a listener (its rules go with it); one already
+// gone counts as deleted.
+func (b *Builder) removeListener(ctx context.Context, l *elbtypes.Listener) error {
+	arn := aws.ToString(l.ListenerArn)
+	name := fmt.Sprintf("%s :%d", l.Protocol, aws.ToInt32(l.Port))
+	if b.DryRun {
+		b.record(step.WouldDelete, KindListener, arn, name)
+		return nil
+	}
+	if _, err := b.ELB.DeleteListener(ctx, &elb.DeleteListenerInput{ListenerArn: &arn}); err != nil && !awserr.NotFound(err) {
+		return fmt.Errorf("delete listener %s: %w", arn, err)
+	}
+	b.record(step.Deleted, KindListener, arn, name)
+	return nil
+}
+
+// clearRules deletes every rule of a listener but its default one.
+func (b *Builder) clearRules(ctx context.Context, listenerARN string) error {
+	p := elb.NewDescribeRulesPaginator(b.ELB, &elb.DescribeRulesInput{ListenerArn: &listenerARN})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return fmt.Errorf("describe rules of listener %s: %w", listenerARN, err)
+		}
+		for _, r := range page.Rules {
+			if aws.ToBool(r.IsDefault) {
+				continue
+			}
+			arn := aws.ToString(r.RuleArn)
+			if b.DryRun {
+				b.record(step.WouldDelete, KindListenerRule, arn, ruleName(r))
+				continue
+			}
+			if _, err := b.ELB.DeleteRule(ctx, &elb.DeleteRuleInput{RuleArn: &arn}); err != nil && !awserr.NotFound(err) {
+				return fmt.Errorf("delete listener rule %s: %w", arn, err)
+			}
+			b.record(step.Deleted, KindListenerRule, arn, ruleName(r))
+		}
+	}
+	return nil
+}
+
+// ruleName describes an existing rule the way RuleSpec.describe does: its
+// hosts and paths.
+func ruleName(r elbtypes.Rule) string {
+	var hosts, paths []string
+	for _, c := range r.Conditions {
+		switch {
+		case c.HostHeaderConfig != nil:
+			hosts = append(hosts, c.HostHeaderConfig.Values...)
+		case c.PathPatternConfig != nil:
+			paths = append(paths, c.PathPatternConfig.Values...)
+		case aws.ToString(c.Field) == "host-header":
+			hosts = append(hosts, c.Values...)
+		default:
+			paths = append(paths, c.Values...)
+		}
+	}
+	return RuleSpec{HostHeaders: hosts, PathPatterns: paths}.describe()
+}
+
+// ListenersSpec is how clients reach what a load balancer serves. Without
+// a certificate: HTTP on HTTPPort, which forwards. With one: HTTPS on
+// HTTPSPort, which forwards, and HTTP on HTTPPort, which redirects every
+// request to it and carries no rules.
+type ListenersSpec struct {
+	LoadBalancerARN string
+	// CertificateARN is the ACM certificate of the HTTPS listener; empty:
+	// no HTTPS (an HTTPS listener left from an earlier run is deleted).
+	CertificateARN string
+	// DefaultTargetGroupARN receives what no rule matches; when empty the
+	// forwarding listener answers 404 itself.
+	DefaultTargetGroupARN string
+	// Rules are the forwarding listener's rules.
+	Rules []RuleSpec
+	// HTTPTags and HTTPSTags tag the listeners when they are created.
+	HTTPTags, HTTPSTags map[string]string
+}
+
+// Listeners is what EnsureListeners made.
+type Listeners struct {
+	// ARN is the listener that forwards: HTTPS with a certificate, else HTTP.
+	ARN string
+	// RedirectARN is the HTTP listener that redirects to HTTPS (with a
+	// certificate only).
+	RedirectARN string
+	// RuleARNs are the rules of spec.Rules on ARN, in spec's order.
+	RuleARNs []string
+}
+
+// EnsureListeners makes the load balancer's listeners match spec, in an
+// order that keeps the forwarding going while it converges: adding a
+// certificate creates the HTTPS listener and its rules before HTTP turns
+// into a redirect (and loses its rules); removing it makes HTTP forward
+// (with the rules) before the HTTPS listener is deleted.
+func (b *Builder) EnsureListeners(ctx context.Context, spec ListenersSpec) (Listeners, error) {
+	byPort := map[int32]*elbtypes.Listener{}
+	if spec.LoadBalancerARN != Planned {
+		var err error
+		if byPort, err = b.listenersOf(ctx, spec.LoadBalancerARN); err != nil {
+			return Listeners{}, err
+		}
+	}
+	plain := ListenerSpec{LoadBalancerARN: spec.LoadBalancerARN, Port: HTTPPort, DefaultTargetGroupARN: spec.DefaultTargetGroupARN, Tags: spec.HTTPTags}
+	var out Listeners
+	var err error
+	if spec.CertificateARN == "" {
+		if out.ARN, err = b.ensureListener(ctx, plain, byPort[HTTPPort]); err != nil {
+			return out, err
+		}
+		if out.RuleARNs, err = b.ensureRules(ctx, out.ARN, spec.Rules); err != nil {
+			return out, err
+		}
+		if l := byPort[HTTPSPort]; l != nil {
+			err = b.removeListener(ctx, l)
+		}
+		return out, err
+	}
+	secure := ListenerSpec{
+		LoadBalancerARN: spec.LoadBalancerARN, Port: HTTPSPort, CertificateARN: spec.CertificateARN,
+		DefaultTargetGroupARN: spec.DefaultTargetGroupARN, Tags: spec.HTTPSTags,
+	}
+	if out.ARN, err = b.ensureListener(ctx, secure, byPort[HTTPSPort]); err != nil {
+		return out, err
+	}
+	if out.RuleARNs, err = b.ensureRules(ctx, out.ARN, spec.Rules); err != nil {
+		return out, err
+	}
+	plain.RedirectHTTPS = true
+	if out.RedirectARN, err = b.ensureListener(ctx, plain, byPort[HTTPPort]); err != nil {
+		return out, err
+	}
+	if byPort[HTTPPort] != nil {
+		err = b.clearRules(ctx, out.RedirectARN)
+	}
+	return out, err
+}
+
+// Scheme is the scheme of a load balancer's URLs: https when
+// EnsureListeners gave it certificateARN, else http.
+func Scheme(certificateARN string) string {
+	if certificateARN != "" {
+		return "https"
+	}
+	return "http"
+}
+
+// ListenerIngress admits cidrs to the ports EnsureListeners listens on:
+// HTTPPort, and HTTPSPort with a certificate. from says who they are, for
+// the rules' descriptions.
+func ListenerIngress(cidrs []string, certificateARN, from string) []IngressRule {
+	var in []IngressRule
+	for _, c := range cidrs {
+		in = append(in, IngressRule{CIDR: c, FromPort: HTTPPort, Description: "HTTP from " + from})
+		if certificateARN != "" {
+			in = append(in, IngressRule{CIDR: c, FromPort: HTTPSPort, Description: "HTTPS from " + from})
+		}
+	}
+	return in
+}
+
+func (b *Builder) ensureRules(ctx context.Context, listenerARN string, specs []RuleSpec) ([]string, error) {
+	if len(specs) == 0 {
+		return nil, nil
+	}
+	return b.EnsureListenerRules(ctx, listenerARN, specs)
+}
+
+// actionKey sums up what actions do: forward to which target group,
+// redirect where, or answer with which status.
 func actionKey(as []elbtypes.Action) string {
 	var parts []string
 	for _, a := range as {
 		switch {
 		case a.Type == elbtypes.ActionTypeEnumForward:
 			parts = append(parts, "forward "+forwardTarget(a))
+		case a.RedirectConfig != nil:
+			rc := a.RedirectConfig
+			parts = append(parts, fmt.Sprintf("%s %s:%s %s", a.Type, aws.ToString(rc.Protocol), aws.ToString(rc.Port), rc.StatusCode))
 		case a.FixedResponseConfig != nil:
 			parts = append(parts, string(a.Type)+" "+aws.ToString(a.FixedResponseConfig.StatusCode))
 		default:
