@@ -139,3 +139,17 @@ func Remove(dir, kind string) error {
 	}
 	return nil
 }
+
+// Save stamps a with h and writes it like Write. When it replaces an
+// artifact of the same kind and environment, the creation time of that one
+// is kept: created_at is when the resources were first made.
+func Save(dir string, a Artifact, h Header) error {
+	if data, err := os.ReadFile(Path(dir, h.Kind)); err == nil {
+		var prev Header
+		if json.Unmarshal(data, &prev) == nil && prev.Kind == h.Kind && prev.Env == h.Env && prev.Account == h.Account {
+			h.CreatedAt = prev.CreatedAt
+		}
+	}
+	*a.header() = h
+	return Write(dir, a)
+}

@@ -94,3 +94,38 @@ func TestRemove(t *testing.T) {
 		t.Fatalf("removing an absent artifact: %v", err)
 	}
 }
+
+func TestSaveKeepsCreationTime(t *testing.T) {
+	dir := t.TempDir()
+	first := &VPC{VPCID: "vpc-1"}
+	if err := Save(dir, first, header()); err != nil {
+		t.Fatal(err)
+	}
+	created := first.CreatedAt
+	h := header()
+	h.RunID = "r2"
+	second := &VPC{VPCID: "vpc-1"}
+	if err := Save(dir, second, h); err != nil {
+		t.Fatal(err)
+	}
+	var got VPC
+	if err := Read(dir, &got, want); err != nil {
+		t.Fatal(err)
+	}
+	if !got.CreatedAt.Equal(created) || got.RunID != "r2" {
+		t.Fatalf("created_at %v (want %v), run %q (want r2)", got.CreatedAt, created, got.RunID)
+	}
+	// Another environment's file does not lend its creation time.
+	other := header()
+	other.Env = "prod"
+	if err := os.WriteFile(Path(dir, KindVPC), []byte(`{"schema":1,"kind":"vpc","env":"prod","account":"123456789012","created_at":"2001-01-01T00:00:00Z"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	third := &VPC{}
+	if err := Save(dir, third, header()); err != nil {
+		t.Fatal(err)
+	}
+	if third.CreatedAt.Year() == 2001 {
+		t.Fatal("kept the creation time of another environment's artifact")
+	}
+}

@@ -6,7 +6,7 @@ package artifact
 type Jenkins struct {
 	Header
 	// URL is where Jenkins answers: jenkins.url when the environment sets
-	// it, else http://LOAD_BALANCER_DNS_NAME.
+	// it, else http://LOAD_BALANCER_DNS_NAME (https:// with a certificate).
 	URL string `json:"url"`
 	// AdminUser is the admin's user name; the password is in AdminSecretARN.
 	AdminUser       string `json:"admin_user"`
@@ -24,7 +24,7 @@ type Jenkins struct {
 	LoadBalancerDNSName string `json:"load_balancer_dns_name"`
 	TargetGroupARN      string `json:"target_group_arn"`
 	ListenerARN         string `json:"listener_arn"`
-	// LoadBalancerSecurityGroupID admits jenkins.allowed_cidrs on port 80;
+	// LoadBalancerSecurityGroupID admits jenkins.allowed_cidrs on 80 (and 443);
 	// TaskSecurityGroupID admits the load balancer on 8080.
 	LoadBalancerSecurityGroupID string `json:"load_balancer_security_group_id"`
 	TaskSecurityGroupID         string `json:"task_security_group_id"`

@@ -39,7 +39,7 @@ type Scope struct {
 func Kinds(s *Scope) []resource.Kind {
 	return []resource.Kind{
 		&natGateways{s}, &elasticIPs{s}, &internetGateways{s}, &routeTables{s},
-		&subnets{s}, &securityGroups{s}, &vpcs{s},
+		&subnets{s}, s.securityGroups(), &vpcs{s},
 	}
 }
 
@@ -81,7 +81,11 @@ func (s *Scope) vpcIDs(ctx context.Context) ([]string, error) {
 // retryDependency deletes with fn, retrying while something still depends
 // on the resource; when the budget is spent it says what still blocks.
 func (s *Scope) retryDependency(ctx context.Context, t wait.Target, blockers func(context.Context) string, fn func(context.Context) error) error {
-	err := wait.Retry(ctx, s.Log, t, s.budget(), 5*time.Second, awserr.Dependency, func(ctx context.Context) error {
+	return retryDependency(ctx, s.Log, s.budget(), t, blockers, fn)
+}
+
+func retryDependency(ctx context.Context, log logrus.FieldLogger, budget time.Duration, t wait.Target, blockers func(context.Context) string, fn func(context.Context) error) error {
+	err := wait.Retry(ctx, log, t, budget, 5*time.Second, awserr.Dependency, func(ctx context.Context) error {
 		return awserr.Translate(fn(ctx))
 	})
 	if awserr.NotFound(err) {
@@ -97,8 +101,12 @@ func (s *Scope) retryDependency(ctx context.Context, t wait.Target, blockers fun
 
 // interfaces describes the network interfaces matching filter, for messages.
 func (s *Scope) interfaces(ctx context.Context, filter ec2types.Filter) string {
+	return interfaces(ctx, s.API, filter)
+}
+
+func interfaces(ctx context.Context, api ec2.DescribeNetworkInterfacesAPIClient, filter ec2types.Filter) string {
 	var parts []string
-	p := ec2.NewDescribeNetworkInterfacesPaginator(s.API, &ec2.DescribeNetworkInterfacesInput{Filters: []ec2types.Filter{filter}})
+	p := ec2.NewDescribeNetworkInterfacesPaginator(api, &ec2.DescribeNetworkInterfacesInput{Filters: []ec2types.Filter{filter}})
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
@@ -416,113 +424,6 @@ func (k *subnets) Remove(ctx context.Context, r resource.Resource) error {
 	})
 }
 
-// ---- security groups
-
-type securityGroups struct{ s *Scope }
-
-func (k *securityGroups) Kind() string { return "security group" }
-
-func (k *securityGroups) groups(ctx context.Context) ([]ec2types.SecurityGroup, error) {
-	var out []ec2types.SecurityGroup
-	seen := map[string]bool{}
-	add := func(in *ec2.DescribeSecurityGroupsInput) error {
-		p := ec2.NewDescribeSecurityGroupsPaginator(k.s.API, in)
-		for p.HasMorePages() {
-			page, err := p.NextPage(ctx)
-			if err != nil {
-				return err
-			}
-			for _, g := range page.SecurityGroups {
-				if aws.ToString(g.GroupName) == "default" || seen[aws.ToString(g.GroupId)] {
-					continue
-				}
-				if in.Filters != nil && !tags.IsEnv(g.Tags, k.s.Env) {
-					continue
-				}
-				seen[aws.ToString(g.GroupId)] = true
-				out = append(out, g)
-			}
-		}
-		return nil
-	}
-	if err := add(&ec2.DescribeSecurityGroupsInput{Filters: tags.EC2Filters(k.s.Env)}); err != nil {
-		return nil, fmt.Errorf("describe security groups: %w", err)
-	}
-	if a := k.s.Artifact; a != nil && a.BaseSecurityGroupID != "" {
-		if err := add(&ec2.DescribeSecurityGroupsInput{GroupIds: []string{a.BaseSecurityGroupID}}); err != nil && !awserr.NotFound(err) {
-			return nil, fmt.Errorf("describe security group %s: %w", a.BaseSecurityGroupID, err)
-		}
-	}
-	return out, nil
-}
-
-func (k *securityGroups) List(ctx context.Context) ([]resource.Resource, error) {
-	gs, err := k.groups(ctx)
-	if err != nil {
-		return nil, err
-	}
-	rs := make([]resource.Resource, 0, len(gs))
-	for _, g := range gs {
-		rs = append(rs, resource.Resource{Kind: k.Kind(), ID: aws.ToString(g.GroupId), Name: aws.ToString(g.GroupName), Detail: aws.ToString(g.VpcId)})
-	}
-	return rs, nil
-}
-
-// Prepare revokes every rule that references another security group, so
-// that groups referring to each other can be deleted in any order.
-func (k *securityGroups) Prepare(ctx context.Context, rs []resource.Resource) error {
-	want := map[string]bool{}
-	for _, r := range rs {
-		want[r.ID] = true
-	}
-	gs, err := k.groups(ctx)
-	if err != nil {
-		return err
-	}
-	for _, g := range gs {
-		if !want[aws.ToString(g.GroupId)] {
-			continue
-		}
-		if in := referencing(g.IpPermissions); len(in) > 0 {
-			if _, err := k.s.API.RevokeSecurityGroupIngress(ctx, &ec2.RevokeSecurityGroupIngressInput{GroupId: g.GroupId, IpPermissions: in}); err != nil && !awserr.NotFound(err) {
-				return fmt.Errorf("revoke ingress rules of %s: %w", aws.ToString(g.GroupId), err)
-			}
-		}
-		if out := referencing(g.IpPermissionsEgress); len(out) > 0 {
-			if _, err := k.s.API.RevokeSecurityGroupEgress(ctx, &ec2.RevokeSecurityGroupEgressInput{GroupId: g.GroupId, IpPermissions: out}); err != nil && !awserr.NotFound(err) {
-				return fmt.Errorf("revoke egress rules of %s: %w", aws.ToString(g.GroupId), err)
-			}
-		}
-	}
-	return nil
-}
-
-// referencing returns the parts of perms that name other security groups.
-func referencing(perms []ec2types.IpPermission) []ec2types.IpPermission {
-	var out []ec2types.IpPermission
-	for _, p := range perms {
-		if len(p.UserIdGroupPairs) == 0 {
-			continue
-		}
-		pairs := make([]ec2types.UserIdGroupPair, len(p.UserIdGroupPairs))
-		for i, pair := range p.UserIdGroupPairs {
-			pairs[i] = ec2types.UserIdGroupPair{GroupId: pair.GroupId}
-		}
-		out = append(out, ec2types.IpPermission{IpProtocol: p.IpProtocol, FromPort: p.FromPort, ToPort: p.ToPort, UserIdGroupPairs: pairs})
-	}
-	return out
-}
-
-func (k *securityGroups) Remove(ctx context.Context, r resource.Resource) error {
-	blockers := func(ctx context.Context) string {
-		return k.s.interfaces(ctx, ec2types.Filter{Name: aws.String("group-id"), Values: []string{r.ID}})
-	}
-	return k.s.retryDependency(ctx, wait.Target{Kind: k.Kind(), ID: r.ID}, blockers, func(ctx context.Context) error {
-		_, err := k.s.API.DeleteSecurityGroup(ctx, &ec2.DeleteSecurityGroupInput{GroupId: &r.ID})
-		return err
-	})
-}
-
 // ---- VPCs
 
 type vpcs struct{ s *Scope }
@@ -576,4 +477,12 @@ func (k *networkInterfaces) List(ctx context.Context) ([]resource.Resource, erro
 		}
 	}
 	return rs, nil
+}
+
+func (s *Scope) securityGroups() resource.Kind {
+	var ids []string
+	if s.Artifact != nil && s.Artifact.BaseSecurityGroupID != "" {
+		ids = []string{s.Artifact.BaseSecurityGroupID}
+	}
+	return SecurityGroups(SecurityGroupSet{API: s.API, Env: s.Env, IDs: ids, Log: s.Log, DependencyBudget: s.budget()})
 }

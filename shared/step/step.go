@@ -134,13 +134,22 @@ EXIT CODES:
 // NewApp builds the app for a step. Errors come back from app.Run; nothing
 // inside calls os.Exit.
 func NewApp(def Definition, stdout, stderr io.Writer) *cli.App {
+	flags := append(append([]cli.Flag{}, def.Flags...), CommonFlags(def.Kind, def.DefaultTimeout)...)
+	return newApp(def.Name, def.Usage, strings.TrimSpace(def.Description)+"\n"+helpFooter, flags, stdout, stderr,
+		func(c *cli.Context, logger *logrus.Logger) error { return execute(c, def, logger, stdout) })
+}
+
+// newApp is the shell every stagehand binary shares: logging configured
+// once in Before, usage errors as exit 2, no positional arguments, and
+// errors returned to Main instead of exiting inside cli.
+func newApp(name, usage, description string, flags []cli.Flag, stdout, stderr io.Writer, action func(*cli.Context, *logrus.Logger) error) *cli.App {
 	logger := logrus.New()
 	logger.SetOutput(stderr)
 	app := &cli.App{
-		Name:            def.Name,
-		Usage:           def.Usage,
-		Description:     strings.TrimSpace(def.Description) + "\n" + helpFooter,
-		Flags:           append(append([]cli.Flag{}, def.Flags...), CommonFlags(def.Kind, def.DefaultTimeout)...),
+		Name:            name,
+		Usage:           usage,
+		Description:     strings.TrimSpace(description),
+		Flags:           flags,
 		Writer:          stdout,
 		ErrWriter:       stderr,
 		HideHelpCommand: true,
@@ -156,7 +165,7 @@ func NewApp(def Definition, stdout, stderr io.Writer) *cli.App {
 			if c.NArg() > 0 {
 				return exitcode.Usagef("unexpected argument %q (see --help)", c.Args().First())
 			}
-			return execute(c, def, logger, stdout)
+			return action(c, logger)
 		},
 	}
 	sort.Sort(cli.FlagsByName(app.Flags))
@@ -295,4 +304,23 @@ func newRunID() string {
 	b := make([]byte, 3)
 	_, _ = rand.Read(b)
 	return time.Now().UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b)
+}
+
+// ReadInput reads the artifact of an earlier step into a; a missing one is
+// bad input (exit 2) that names the step to run first.
+func (r *Run) ReadInput(a artifact.Artifact, kind, producer string) error {
+	err := artifact.Read(r.ArtifactsDir, a, r.Expect(kind))
+	if errors.Is(err, artifact.ErrNotExist) {
+		return exitcode.Usagef("%v: run %s for environment %q first", err, producer, r.Env.Name)
+	}
+	return err
+}
+
+// SaveArtifact writes this step's artifact a of kind with this run's header.
+func (r *Run) SaveArtifact(a artifact.Artifact, kind string) error {
+	if err := artifact.Save(r.ArtifactsDir, a, r.Header(kind)); err != nil {
+		return err
+	}
+	r.Log.WithField("path", artifact.Path(r.ArtifactsDir, kind)).Info("wrote artifact")
+	return nil
 }

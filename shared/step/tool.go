@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"sort"
 	"strings"
 	"syscall"
 	"time"
@@ -65,32 +64,9 @@ EXIT CODES:
 // errors come back from app.Run (Main maps them to exit codes), usage errors
 // are exit 2, and nothing inside calls os.Exit.
 func NewTool(def ToolDefinition, stdout, stderr io.Writer) *cli.App {
-	logger := logrus.New()
-	logger.SetOutput(stderr)
-	app := &cli.App{
-		Name:            def.Name,
-		Usage:           def.Usage,
-		Description:     strings.TrimSpace(def.Description) + "\n" + toolHelpFooter,
-		Flags:           append(append([]cli.Flag{}, def.Flags...), ToolFlags(def.DefaultTimeout)...),
-		Writer:          stdout,
-		ErrWriter:       stderr,
-		HideHelpCommand: true,
-		ExitErrHandler:  func(*cli.Context, error) {},
-		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
-			return exitcode.Usagef("%v (see --help)", err)
-		},
-		Before: func(c *cli.Context) error {
-			return configureLogging(logger, c.String(FlagLogLevel), c.String(FlagLogFormat), stderr)
-		},
-		Action: func(c *cli.Context) error {
-			if c.NArg() > 0 {
-				return exitcode.Usagef("unexpected argument %q (see --help)", c.Args().First())
-			}
-			return executeTool(c, def, logger, stdout)
-		},
-	}
-	sort.Sort(cli.FlagsByName(app.Flags))
-	return app
+	flags := append(append([]cli.Flag{}, def.Flags...), ToolFlags(def.DefaultTimeout)...)
+	return newApp(def.Name, def.Usage, strings.TrimSpace(def.Description)+"\n"+toolHelpFooter, flags, stdout, stderr,
+		func(c *cli.Context, logger *logrus.Logger) error { return executeTool(c, def, logger, stdout) })
 }
 
 func executeTool(c *cli.Context, def ToolDefinition, logger *logrus.Logger, stdout io.Writer) error {

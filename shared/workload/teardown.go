@@ -11,7 +11,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
-	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/stagehand/stagehand/shared/awserr"
 	"github.com/stagehand/stagehand/shared/cluster"
+	"github.com/stagehand/stagehand/shared/network"
 	"github.com/stagehand/stagehand/shared/parallel"
 	"github.com/stagehand/stagehand/shared/resource"
 	"github.com/stagehand/stagehand/shared/tags"
@@ -83,7 +83,7 @@ func NewScope(cfg aws.Config, env, step string, log logrus.FieldLogger) *Scope {
 // of the load balancer or tasks still hold them) → log groups.
 func Kinds(s *Scope) []resource.Kind {
 	return []resource.Kind{
-		&services{s: s}, &taskDefinitions{s}, &loadBalancers{s}, &targetGroups{s}, &securityGroups{s}, &logGroups{s},
+		&services{s: s}, &taskDefinitions{s}, &loadBalancers{s}, &targetGroups{s}, s.securityGroups(), &logGroups{s},
 	}
 }
 
@@ -458,124 +458,6 @@ func (k *targetGroups) Remove(ctx context.Context, r resource.Resource) error {
 	})
 }
 
-// ---- security groups
-
-type securityGroups struct{ s *Scope }
-
-func (k *securityGroups) Kind() string { return KindSecurityGroup }
-
-func (k *securityGroups) groups(ctx context.Context) ([]ec2types.SecurityGroup, error) {
-	var out []ec2types.SecurityGroup
-	seen := map[string]bool{}
-	add := func(in *ec2.DescribeSecurityGroupsInput, checkTags bool) error {
-		p := ec2.NewDescribeSecurityGroupsPaginator(k.s.EC2, in)
-		for p.HasMorePages() {
-			page, err := p.NextPage(ctx)
-			if err != nil {
-				return err
-			}
-			for _, g := range page.SecurityGroups {
-				id := aws.ToString(g.GroupId)
-				if seen[id] || aws.ToString(g.GroupName) == "default" || (checkTags && !k.s.matches(tags.FromEC2(g.Tags))) {
-					continue
-				}
-				seen[id] = true
-				out = append(out, g)
-			}
-		}
-		return nil
-	}
-	var extra []string
-	if k.s.Step != "" {
-		extra = []string{tags.Step, k.s.Step}
-	}
-	if err := add(&ec2.DescribeSecurityGroupsInput{Filters: tags.EC2Filters(k.s.Env, extra...)}, true); err != nil {
-		return nil, fmt.Errorf("describe security groups: %w", err)
-	}
-	for _, id := range k.s.Known.SecurityGroupIDs {
-		if err := add(&ec2.DescribeSecurityGroupsInput{GroupIds: []string{id}}, false); err != nil && !awserr.NotFound(err) {
-			return nil, fmt.Errorf("describe security group %s: %w", id, err)
-		}
-	}
-	return out, nil
-}
-
-func (k *securityGroups) List(ctx context.Context) ([]resource.Resource, error) {
-	gs, err := k.groups(ctx)
-	if err != nil {
-		return nil, err
-	}
-	rs := make([]resource.Resource, 0, len(gs))
-	for _, g := range gs {
-		rs = append(rs, resource.Resource{Kind: k.Kind(), ID: aws.ToString(g.GroupId), Name: aws.ToString(g.GroupName), Detail: aws.ToString(g.VpcId)})
-	}
-	return rs, nil
-}
-
-// Prepare revokes the ingress rules that admit other security groups, so
-// that groups referring to each other can be deleted in any order.
-func (k *securityGroups) Prepare(ctx context.Context, rs []resource.Resource) error {
-	want := map[string]bool{}
-	for _, r := range rs {
-		want[r.ID] = true
-	}
-	gs, err := k.groups(ctx)
-	if err != nil {
-		return err
-	}
-	for _, g := range gs {
-		if !want[aws.ToString(g.GroupId)] {
-			continue
-		}
-		var refs []ec2types.IpPermission
-		for _, p := range g.IpPermissions {
-			if len(p.UserIdGroupPairs) == 0 {
-				continue
-			}
-			pairs := make([]ec2types.UserIdGroupPair, len(p.UserIdGroupPairs))
-			for i, pair := range p.UserIdGroupPairs {
-				pairs[i] = ec2types.UserIdGroupPair{GroupId: pair.GroupId}
-			}
-			refs = append(refs, ec2types.IpPermission{IpProtocol: p.IpProtocol, FromPort: p.FromPort, ToPort: p.ToPort, UserIdGroupPairs: pairs})
-		}
-		if len(refs) == 0 {
-			continue
-		}
-		if _, err := k.s.EC2.RevokeSecurityGroupIngress(ctx, &ec2.RevokeSecurityGroupIngressInput{GroupId: g.GroupId, IpPermissions: refs}); err != nil && !awserr.NotFound(err) {
-			return fmt.Errorf("revoke ingress rules of %s: %w", aws.ToString(g.GroupId), err)
-		}
-	}
-	return nil
-}
-
-func (k *securityGroups) Remove(ctx context.Context, r resource.Resource) error {
-	err := k.s.retryDependency(ctx, wait.Target{Kind: k.Kind(), ID: r.ID}, func(ctx context.Context) error {
-		_, err := k.s.EC2.DeleteSecurityGroup(ctx, &ec2.DeleteSecurityGroupInput{GroupId: &r.ID})
-		return err
-	})
-	if err != nil && awserr.Dependency(err) {
-		if b := k.blockers(ctx, r.ID); b != "" {
-			return fmt.Errorf("%w; still used by: %s", err, b)
-		}
-	}
-	return err
-}
-
-// blockers names the network interfaces that still use group id.
-func (k *securityGroups) blockers(ctx context.Context, id string) string {
-	out, err := k.s.EC2.DescribeNetworkInterfaces(ctx, &ec2.DescribeNetworkInterfacesInput{
-		Filters: []ec2types.Filter{{Name: aws.String("group-id"), Values: []string{id}}},
-	})
-	if err != nil {
-		return ""
-	}
-	var parts []string
-	for _, n := range out.NetworkInterfaces {
-		parts = append(parts, fmt.Sprintf("%s (%s, %q)", aws.ToString(n.NetworkInterfaceId), n.Status, aws.ToString(n.Description)))
-	}
-	return strings.Join(parts, "; ")
-}
-
 // ---- log groups
 
 type logGroups struct{ s *Scope }
@@ -656,4 +538,11 @@ func dedupe(xs []string) []string {
 		}
 	}
 	return out
+}
+
+// securityGroups are the step's security groups; the kind is the network's.
+func (s *Scope) securityGroups() resource.Kind {
+	return network.SecurityGroups(network.SecurityGroupSet{
+		API: s.EC2, Env: s.Env, Step: s.Step, IDs: s.Known.SecurityGroupIDs, Log: s.Log, DependencyBudget: s.budget(),
+	})
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"io"
 	"time"
 
@@ -10,7 +9,6 @@ import (
 
 	"github.com/stagehand/stagehand/shared/artifact"
 	"github.com/stagehand/stagehand/shared/cluster"
-	"github.com/stagehand/stagehand/shared/exitcode"
 	"github.com/stagehand/stagehand/shared/step"
 	"github.com/stagehand/stagehand/shared/wait"
 )
@@ -78,10 +76,7 @@ func newApp(stdout, stderr io.Writer) *cli.App { return step.NewApp(definition, 
 
 func run(ctx context.Context, r *step.Run) error {
 	var vpc artifact.VPC
-	if err := artifact.Read(r.ArtifactsDir, &vpc, r.Expect(artifact.KindVPC)); err != nil {
-		if errors.Is(err, artifact.ErrNotExist) {
-			return exitcode.Usagef("%v: run create-vpc for environment %q first", err, r.Env.Name)
-		}
+	if err := r.ReadInput(&vpc, artifact.KindVPC, "create-vpc"); err != nil {
 		return err
 	}
 	b := &cluster.Builder{
@@ -95,16 +90,5 @@ func run(ctx context.Context, r *step.Run) error {
 	if err != nil || r.DryRun {
 		return err
 	}
-	out.Header = r.Header(artifact.KindECS)
-	var prev artifact.ECS
-	if err := artifact.Read(r.ArtifactsDir, &prev, r.Expect(artifact.KindECS)); err == nil {
-		out.CreatedAt = prev.CreatedAt
-	} else if !errors.Is(err, artifact.ErrNotExist) {
-		r.Log.WithError(err).Warn("replacing an unreadable ecs.json")
-	}
-	if err := artifact.Write(r.ArtifactsDir, out); err != nil {
-		return err
-	}
-	r.Log.WithField("path", artifact.Path(r.ArtifactsDir, artifact.KindECS)).Info("wrote artifact")
-	return nil
+	return r.SaveArtifact(out, artifact.KindECS)
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"io"
 	"time"
 
@@ -47,16 +46,5 @@ func run(ctx context.Context, r *step.Run) error {
 	if err != nil || r.DryRun {
 		return err
 	}
-	out.Header = r.Header(artifact.KindVPC)
-	var prev artifact.VPC
-	if err := artifact.Read(r.ArtifactsDir, &prev, r.Expect(artifact.KindVPC)); err == nil {
-		out.CreatedAt = prev.CreatedAt
-	} else if !errors.Is(err, artifact.ErrNotExist) {
-		r.Log.WithError(err).Warn("replacing an unreadable vpc.json")
-	}
-	if err := artifact.Write(r.ArtifactsDir, out); err != nil {
-		return err
-	}
-	r.Log.WithField("path", artifact.Path(r.ArtifactsDir, artifact.KindVPC)).Info("wrote artifact")
-	return nil
+	return r.SaveArtifact(out, artifact.KindVPC)
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"io"
 	"time"
 
@@ -11,7 +10,6 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/stagehand/stagehand/shared/artifact"
-	"github.com/stagehand/stagehand/shared/exitcode"
 	"github.com/stagehand/stagehand/shared/jenkinsenv"
 	"github.com/stagehand/stagehand/shared/step"
 	"github.com/stagehand/stagehand/shared/workload"
@@ -27,9 +25,11 @@ var definition = step.Definition{
      task definition (never in artifacts, logs or the task definition);
    - the log group /stagehand/ENV/jenkins (log_retention_days);
    - an internet-facing load balancer ENV-jenkins in the public subnets,
-     whose security group admits jenkins.allowed_cidrs on port 80 only; a
-     target group (IP targets, port 8080, health check /login answering
-     200) and an HTTP listener on 80 forwarding to it;
+     whose security group admits jenkins.allowed_cidrs on 80 (and 443 with
+     jenkins.certificate_arn); a target group (IP targets, port 8080, health
+     check /login answering 200); an HTTP listener on 80 forwarding to it,
+     or with the certificate an HTTPS listener on 443 forwarding and 80
+     redirecting to it;
    - the task security group, open to the load balancer on 8080 only;
    - with jenkins.persistent_home: an encrypted EFS file system, mount
      targets in the private subnets (security group open to the tasks on
@@ -45,7 +45,7 @@ var definition = step.Definition{
    It waits until the service is stable and writes ARTIFACTS_DIR/jenkins.json
    (URL, service, secret ARN and the ids destroy-jenkins uses). Then, unless
    jenkins.configure is false, it waits until Jenkins answers at jenkins.url
-   (or http://LOAD_BALANCER_DNS), logs in as the admin, creates or updates
+   (or http(s)://LOAD_BALANCER_DNS), logs in as the admin, creates or updates
    each job of jenkins.jobs (pipeline from git: repository, branch,
    script_path, credentials_id, cron) and reads each back; jenkins.json then
    records the job names. With jenkins.configure false (an endpoint that
@@ -63,11 +63,11 @@ func newApp(stdout, stderr io.Writer) *cli.App { return step.NewApp(definition, 
 
 func run(ctx context.Context, r *step.Run) error {
 	var vpc artifact.VPC
-	if err := readInput(r, &vpc, artifact.KindVPC, "create-vpc"); err != nil {
+	if err := r.ReadInput(&vpc, artifact.KindVPC, "create-vpc"); err != nil {
 		return err
 	}
 	var ecs artifact.ECS
-	if err := readInput(r, &ecs, artifact.KindECS, "bootstrap-ecs"); err != nil {
+	if err := r.ReadInput(&ecs, artifact.KindECS, "bootstrap-ecs"); err != nil {
 		return err
 	}
 	b := &jenkinsenv.Builder{
@@ -84,35 +84,14 @@ func run(ctx context.Context, r *step.Run) error {
 	if r.DryRun {
 		return b.Configure(ctx, out)
 	}
-	out.Header = r.Header(artifact.KindJenkins)
-	var prev artifact.Jenkins
-	if err := artifact.Read(r.ArtifactsDir, &prev, r.Expect(artifact.KindJenkins)); err == nil {
-		out.CreatedAt = prev.CreatedAt
-	} else if !errors.Is(err, artifact.ErrNotExist) {
-		r.Log.WithError(err).Warn("replacing an unreadable jenkins.json")
-	}
 	// Written once Jenkins runs (no jobs configured yet), so that its URL
 	// and ids are on record even when configuring it fails; written again
 	// with the jobs.
-	if err := artifact.Write(r.ArtifactsDir, out); err != nil {
+	if err := r.SaveArtifact(out, artifact.KindJenkins); err != nil {
 		return err
 	}
 	if err := b.Configure(ctx, out); err != nil {
 		return err
 	}
-	if err := artifact.Write(r.ArtifactsDir, out); err != nil {
-		return err
-	}
-	r.Log.WithField("path", artifact.Path(r.ArtifactsDir, artifact.KindJenkins)).WithField("url", out.URL).Info("wrote artifact")
-	return nil
-}
-
-// readInput reads the artifact of an earlier step; a missing one is bad
-// input (exit 2) that names the step to run first.
-func readInput(r *step.Run, a artifact.Artifact, kind, producer string) error {
-	err := artifact.Read(r.ArtifactsDir, a, r.Expect(kind))
-	if errors.Is(err, artifact.ErrNotExist) {
-		return exitcode.Usagef("%s: run %s first (%v)", artifact.Path(r.ArtifactsDir, kind), producer, err)
-	}
-	return err
+	return r.SaveArtifact(out, artifact.KindJenkins)
 }

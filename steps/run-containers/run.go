@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"io"
 	"time"
 
@@ -30,7 +29,8 @@ var definition = step.Definition{
      when the wanted definition differs from the latest one;
    - for public services (only when there are any): one internet-facing
      load balancer ENV-public in the public subnets with its own security
-     group ENV-public-lb (HTTP on port 80 from anywhere; there is no HTTPS),
+     group ENV-public-lb (80 from anywhere; with public_certificate_arn
+     also 443, an HTTPS listener that forwards, and 80 redirecting to it),
      a security group ENV-services that admits the load balancer, and only
      it, on the public services' ports; per public service a target group
      (IP targets, health_check_path, default /) and a listener rule that
@@ -64,11 +64,11 @@ func newApp(stdout, stderr io.Writer) *cli.App { return step.NewApp(definition, 
 
 func run(ctx context.Context, r *step.Run) error {
 	var vpc artifact.VPC
-	if err := readInput(r, &vpc, artifact.KindVPC, "create-vpc"); err != nil {
+	if err := r.ReadInput(&vpc, artifact.KindVPC, "create-vpc"); err != nil {
 		return err
 	}
 	var cl artifact.ECS
-	if err := readInput(r, &cl, artifact.KindECS, "bootstrap-ecs"); err != nil {
+	if err := r.ReadInput(&cl, artifact.KindECS, "bootstrap-ecs"); err != nil {
 		return err
 	}
 	if cl.VPCID != vpc.VPCID {
@@ -88,26 +88,5 @@ func run(ctx context.Context, r *step.Run) error {
 	if err != nil || r.DryRun {
 		return err
 	}
-	out.Header = r.Header(artifact.KindContainers)
-	var prev artifact.Containers
-	if err := artifact.Read(r.ArtifactsDir, &prev, r.Expect(artifact.KindContainers)); err == nil {
-		out.CreatedAt = prev.CreatedAt
-	} else if !errors.Is(err, artifact.ErrNotExist) {
-		r.Log.WithError(err).Warn("replacing an unreadable containers.json")
-	}
-	if err := artifact.Write(r.ArtifactsDir, out); err != nil {
-		return err
-	}
-	r.Log.WithField("path", artifact.Path(r.ArtifactsDir, artifact.KindContainers)).WithField("load_balancer", out.LoadBalancerDNSName).Info("wrote artifact")
-	return nil
-}
-
-// readInput reads the artifact of an earlier step; a missing one is bad
-// input (exit 2) that names the step to run first.
-func readInput(r *step.Run, a artifact.Artifact, kind, producer string) error {
-	err := artifact.Read(r.ArtifactsDir, a, r.Expect(kind))
-	if errors.Is(err, artifact.ErrNotExist) {
-		return exitcode.Usagef("%s: run %s first (%v)", artifact.Path(r.ArtifactsDir, kind), producer, err)
-	}
-	return err
+	return r.SaveArtifact(out, artifact.KindContainers)
 }
